@@ -1,0 +1,78 @@
+/**
+ * The gateway's one error type. Anything thrown as an HttpError becomes an
+ * RFC 9457 `application/problem+json` response in the app's error handler.
+ *
+ * @example
+ * ```ts
+ * throw new HttpError(400, "Unknown cursor", { detail: 'No message has hash "0x12…"' });
+ * ```
+ */
+
+/** A field that failed validation, named by its path in the input. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Options that add detail to a problem. */
+export interface ProblemInit {
+  detail?: string;
+  type?: string;
+  errors?: FieldProblem[];
+  headers?: Record<string, string>;
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** An HTTP error that renders as problem+json. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly init: ProblemInit;
+  constructor(status: number, title?: string, init: ProblemInit = {}) {
+    super(title ?? TITLES[status] ?? "Error");
+    this.name = "HttpError";
+    this.status = status;
+    this.init = init;
+  }
+
+  /** The RFC 9457 body. */
+  toProblem(instance?: string): Record<string, unknown> {
+    const body: Record<string, unknown> = {
+      type: this.init.type ?? "about:blank",
+      title: this.message,
+      status: this.status,
+    };
+    if (this.init.detail) body.detail = this.init.detail;
+    if (instance) body.instance = instance;
+    if (this.init.errors?.length) body.errors = this.init.errors;
+    return body;
+  }
+
+  /** The response for this error. */
+  getResponse(instance?: string): Response {
+    return new Response(JSON.stringify(this.toProblem(instance)), {
+      status: this.status,
+      headers: { "content-type": "application/problem+json", ...this.init.headers },
+    });
+  }
+}
+
+/** A 400 for input that names the field and what is wrong with it. */
+export function badRequest(detail: string, errors?: FieldProblem[]): HttpError {
+  return new HttpError(400, "Bad Request", { detail, errors });
+}

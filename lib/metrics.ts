@@ -1,0 +1,139 @@
+/**
+ * A small Prometheus registry: counters, gauges and histograms with labels,
+ * rendered in the text exposition format. Shared by every layer, so it
+ * imports nothing from them.
+ */
+
+type Labels = Record<string, string>;
+
+const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+const labelText = (labels: Labels) => {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`);
+  return parts.length ? `{${parts.join(",")}}` : "";
+};
+
+interface Metric {
+  render(): string;
+}
+
+/** A monotonically increasing count per label set. */
+export class Counter implements Metric {
+  #values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string) {}
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelText(labels);
+    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.#values.get(labelText(labels)) ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const [k, v] of this.#values) lines.push(`${this.name}${k} ${v}`);
+    return lines.join("\n");
+  }
+}
+
+/** A value that goes up and down. */
+export class Gauge implements Metric {
+  #values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string) {}
+  add(by: number, labels: Labels = {}): void {
+    const key = labelText(labels);
+    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.#values.get(labelText(labels)) ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    for (const [k, v] of this.#values) lines.push(`${this.name}${k} ${v}`);
+    if (this.#values.size === 0) lines.push(`${this.name} 0`);
+    return lines.join("\n");
+  }
+}
+
+/** Cumulative buckets, sum and count per label set. */
+export class Histogram implements Metric {
+  #series = new Map<string, { counts: number[]; sum: number; count: number; labels: Labels }>();
+  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {}
+  observe(value: number, labels: Labels = {}): void {
+    const key = labelText(labels);
+    let s = this.#series.get(key);
+    if (!s) {
+      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0, labels };
+      this.#series.set(key, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) s.counts[i]++;
+    s.sum += value;
+    s.count++;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const s of this.#series.values()) {
+      this.buckets.forEach((b, i) =>
+        lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${s.counts[i]}`)
+      );
+      lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`);
+      lines.push(`${this.name}_sum${labelText(s.labels)} ${s.sum}`);
+      lines.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
+    }
+    return lines.join("\n");
+  }
+}
+
+/** Holds the metrics one gateway instance exposes at /metrics. */
+export class Registry {
+  #metrics: Metric[] = [];
+  register<M extends Metric>(metric: M): M {
+    this.#metrics.push(metric);
+    return metric;
+  }
+  render(): string {
+    return this.#metrics.map((m) => m.render()).join("\n") + "\n";
+  }
+}
+
+/** The gateway's metrics; one set per process, created by createMetrics. */
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter;
+  httpDuration: Histogram;
+  kvCommits: Counter;
+  openWebSockets: Gauge;
+  liveSubscribers: Gauge;
+  liveDropped: Counter;
+}
+
+/** Creates a fresh registry with the gateway's standard metrics. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  return {
+    registry,
+    httpRequests: registry.register(
+      new Counter("syncgate_http_requests_total", "HTTP requests by route, method and status."),
+    ),
+    httpDuration: registry.register(
+      new Histogram(
+        "syncgate_http_request_duration_seconds",
+        "HTTP request latency by route and method.",
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      ),
+    ),
+    kvCommits: registry.register(
+      new Counter("syncgate_kv_commits_total", "Deno KV atomic commits by store and outcome."),
+    ),
+    openWebSockets: registry.register(
+      new Gauge("syncgate_websockets_open", "WebSocket connections currently open."),
+    ),
+    liveSubscribers: registry.register(
+      new Gauge("syncgate_live_subscribers", "Live (WebSocket and SSE) subscribers by channel."),
+    ),
+    liveDropped: registry.register(
+      new Counter(
+        "syncgate_live_dropped_total",
+        "Live subscribers disconnected for falling behind.",
+      ),
+    ),
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * WebSocket and SSE ends of the live hub, for any protocol's channel. Both
+ * send the same JSON frames; both close a subscriber that falls behind
+ * (more than `bufferBytes` waiting) with a reason instead of buffering more.
+ */
+import type { Context } from "hono";
+import type { Metrics } from "../lib/metrics.ts";
+import type { LiveEvent, LiveHub } from "../services/live_hub.ts";
+
+/** WebSocket close code for a subscriber that fell behind (private range). */
+export const CLOSE_SLOW_CONSUMER = 4008;
+
+export interface LiveOptions {
+  hub: LiveHub;
+  metrics: Metrics;
+  channel: string;
+  matches: (e: LiveEvent) => boolean;
+  bufferBytes: number;
+}
+
+/** Frames a WebSocket client sent; the handler answers with a frame or nothing. */
+export type FrameHandler = (ws: WebSocket, text: string) => Promise<void> | void;
+
+/**
+ * Upgrades to a WebSocket that receives live events and, when `onFrame` is
+ * given, accepts frames from the client (frames over `maxFrameBytes` close
+ * the socket with 1009).
+ */
+export function liveWebSocket(
+  c: Context,
+  opts: LiveOptions & { onFrame?: FrameHandler; maxFrameBytes: number },
+): Response {
+  const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+  let unsubscribe = () => {};
+  socket.onopen = () => {
+    opts.metrics.openWebSockets.add(1);
+    unsubscribe = opts.hub.subscribe(opts.channel, {
+      matches: opts.matches,
+      deliver: (e) => {
+        if (socket.readyState !== WebSocket.OPEN) return true;
+        if (socket.bufferedAmount > opts.bufferBytes) return false;
+        socket.send(e.json);
+        return true;
+      },
+      close: (reason) => socket.close(CLOSE_SLOW_CONSUMER, reason.slice(0, 120)),
+    });
+  };
+  socket.onclose = () => {
+    unsubscribe();
+    opts.metrics.openWebSockets.add(-1);
+  };
+  socket.onerror = () => {};
+  socket.onmessage = async (ev) => {
+    if (typeof ev.data !== "string") {
+      socket.close(1003, "Only text (JSON) frames are accepted");
+      return;
+    }
+    if (ev.data.length > opts.maxFrameBytes) {
+      socket.close(1009, `Frame larger than ${opts.maxFrameBytes} bytes`);
+      return;
+    }
+    if (!opts.onFrame) {
+      socket.send(JSON.stringify({ type: "error", status: 400, title: "This socket only sends" }));
+      return;
+    }
+    try {
+      await opts.onFrame(socket, ev.data);
+    } catch {
+      if (socket.readyState === WebSocket.OPEN) socket.close(1011, "Internal error");
+    }
+  };
+  return response;
+}
+
+const encoder = new TextEncoder();
+
+/** A text/event-stream of live events (`event: message`), with a keep-alive comment every 15 s. */
+export function liveSse(c: Context, opts: LiveOptions): Response {
+  let unsubscribe = () => {};
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
+  const stop = () => {
+    unsubscribe();
+    clearInterval(keepAlive);
+  };
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(": connected\n\n"));
+      unsubscribe = opts.hub.subscribe(opts.channel, {
+        matches: opts.matches,
+        deliver: (e) => {
+          if ((controller.desiredSize ?? 0) <= 0) return false;
+          controller.enqueue(encoder.encode(`event: message\ndata: ${e.json}\n\n`));
+          return true;
+        },
+        close: (reason) => {
+          try {
+            controller.enqueue(
+              encoder.encode(`event: error\ndata: ${JSON.stringify({ reason })}\n\n`),
+            );
+            controller.close();
+          } catch { /* already closed */ }
+          stop();
+        },
+      });
+      keepAlive = setInterval(() => {
+        try {
+          controller.enqueue(encoder.encode(": keep-alive\n\n"));
+        } catch {
+          stop();
+        }
+      }, 15_000);
+    },
+    cancel: stop,
+  }, new ByteLengthQueuingStrategy({ highWaterMark: opts.bufferBytes }));
+  c.req.raw.signal.addEventListener("abort", stop);
+  return new Response(stream, {
+    headers: {
+      "content-type": "text/event-stream",
+      "cache-control": "no-store",
+      "x-accel-buffering": "no",
+    },
+  });
+}

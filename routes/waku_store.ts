@@ -1,0 +1,97 @@
+/**
+ * Waku store queries: nwaku's REST (`GET /store/v3/messages`) and the seed
+ * protocol 2.0.0-beta2 as protobuf over HTTP.
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
+import { HttpError } from "../error.ts";
+import { toHex0x } from "../lib/bytes.ts";
+import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
+import {
+  decodeHistoryRPC,
+  encodeHistoryRPC,
+  STORE_PROTOCOL_ID,
+} from "../protocols/waku/store_rpc.ts";
+import type { WakuService } from "../services/waku_service.ts";
+import { defineRoute } from "./define.ts";
+import { StoreQueryParams, StoreResponse } from "./waku_schemas.ts";
+
+const PROTOBUF = "application/x-protobuf";
+
+/** Mounts the store routes. */
+export function wakuStoreRoutes(app: OpenAPIHono, deps: { waku: WakuService }): void {
+  const { waku } = deps;
+
+  defineRoute(app, {
+    method: "get",
+    path: "/store/v3/messages",
+    tags: ["waku store"],
+    summary: "Query stored messages (nwaku store v3 REST)",
+    description: "Ordered by (timestamp, messageHash); every page is oldest→newest, also when " +
+      "ascending=false. paginationCursor is present only when more messages may follow. An unknown " +
+      "cursor is a 400 problem, not an empty page. With `hashes`, the other filters are ignored.",
+    query: StoreQueryParams,
+    responses: {
+      200: { description: "A page", content: { "application/json": { schema: StoreResponse } } },
+    },
+  }, async (c, { query }) => {
+    if (
+      query.startTime !== undefined && query.endTime !== undefined &&
+      query.startTime > query.endTime
+    ) {
+      throw new HttpError(400, "Bad Request", { detail: "startTime is after endTime" });
+    }
+    const page = await waku.storeQuery({
+      pubsubTopic: query.pubsubTopic,
+      contentTopics: query.contentTopics ?? [],
+      startTime: query.startTime,
+      endTime: query.endTime,
+      hashes: query.hashes ?? [],
+      cursor: query.cursor,
+      pageSize: query.pageSize,
+      ascending: query.ascending,
+    });
+    const entries = page.messages.map((m) =>
+      storeEntryToJson(m.hash, m.pubsubTopic, m.message, query.includeData)
+    );
+    const requestId = crypto.getRandomValues(new Uint8Array(10)).toHex();
+    let json = `{"requestId":"${requestId}","statusCode":200,"statusDesc":"OK","messages":[${
+      entries.join(",")
+    }]`;
+    if (page.cursor) json += `,"paginationCursor":"${toHex0x(page.cursor)}"`;
+    return c.body(json + "}", 200, { "content-type": "application/json" });
+  });
+
+  defineRoute(app, {
+    method: "post",
+    path: STORE_PROTOCOL_ID,
+    tags: ["waku store"],
+    summary: "Store 2.0.0-beta2 HistoryRPC over HTTP",
+    description: "Body: a HistoryRPC with a query (protobuf). Answer: a HistoryRPC with the same " +
+      "request_id and a response. Order (receivedTime, digest); forward = after the cursor, backward " +
+      "= before it; every page oldest→newest; the cursor is the page's last (forward) or first " +
+      "(backward) message. pageSize above 100 is clamped to 100, and 0 is read as 100 with a cursor. " +
+      "The cursor is resumed by its digest (the float receivedTime cannot locate a message); an " +
+      "unknown digest is a 400.",
+    body: { raw: [PROTOBUF] },
+    responses: {
+      200: {
+        description: "HistoryRPC with a response",
+        content: { [PROTOBUF]: { schema: z.string() } },
+      },
+    },
+  }, async (c) => {
+    let rpc;
+    try {
+      rpc = decodeHistoryRPC(new Uint8Array(await c.req.arrayBuffer()));
+    } catch (e) {
+      throw new HttpError(400, "Bad Request", { detail: (e as Error).message });
+    }
+    if (!rpc.query) {
+      throw new HttpError(400, "Bad Request", { detail: "HistoryRPC has no query (field 2)" });
+    }
+    const response = await waku.historyQuery(rpc.query);
+    const bytes = encodeHistoryRPC({ requestId: rpc.requestId, response });
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": PROTOBUF });
+  });
+}

@@ -1,0 +1,281 @@
+/**
+ * The Waku store node: takes published messages (one by one through a group
+ * commit, or in bulk), answers store queries in both protocol versions,
+ * pushes live messages to subscribers, and applies retention in the background.
+ */
+import { HttpError } from "../error.ts";
+import { utf8Length } from "../lib/bytes.ts";
+import {
+  encodeWakuMessage,
+  isInt64,
+  messageHash,
+  type WakuMessage,
+} from "../protocols/waku/message.ts";
+import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
+import { retentionFor, type RetentionPolicy } from "../protocols/waku/retention_policy.ts";
+import {
+  type HistoryQuery,
+  type HistoryResponse,
+  MAX_TOPIC_BYTES,
+  planQuery,
+  receivedTimeSeconds,
+} from "../protocols/waku/store_rpc.ts";
+import type { StoredMessage, WakuRepo } from "../storage/waku_repo.ts";
+import { GroupCommitter } from "./group_commit.ts";
+import type { LiveEvent, LiveHub } from "./live_hub.ts";
+
+/** The live channel Waku messages are published on. */
+export const WAKU_CHANNEL = "waku";
+
+export interface WakuServiceOptions {
+  maxMessageBytes: number;
+  retention: RetentionPolicy;
+  retentionIntervalMs: number;
+  /** Unix time in ns; injectable for tests. */
+  now?: () => bigint;
+}
+
+/** A message to publish on a pubsub topic. */
+export interface Publication {
+  pubsubTopic: string;
+  message: WakuMessage;
+}
+
+/** What publishing did: the message hash, and whether it was newly stored. */
+export interface PublishResult {
+  hash: Uint8Array;
+  stored: boolean;
+}
+
+/** A store v3 query as nwaku's REST API takes it, after validation. */
+export interface StoreQuery {
+  pubsubTopic?: string;
+  contentTopics: string[];
+  startTime?: bigint;
+  endTime?: bigint;
+  hashes: Uint8Array[];
+  cursor?: Uint8Array;
+  pageSize: number;
+  ascending: boolean;
+}
+
+export interface StorePage {
+  messages: StoredMessage[];
+  cursor?: Uint8Array;
+}
+
+const systemNow = () =>
+  BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e3)) * 1000n;
+
+export class WakuService {
+  readonly #now: () => bigint;
+  #lastReceived = 0n;
+  #committer: GroupCommitter<StoredMessage, boolean>;
+  #timer?: ReturnType<typeof setInterval>;
+  #retaining?: Promise<number>;
+
+  constructor(
+    private readonly repo: WakuRepo,
+    private readonly hub: LiveHub,
+    private readonly opts: WakuServiceOptions,
+  ) {
+    this.#now = opts.now ?? systemNow;
+    this.#committer = new GroupCommitter((recs) => this.repo.insert(recs), 1000);
+  }
+
+  /** A receive time in ns that never repeats or goes back within this process. */
+  #receivedTime(): bigint {
+    const now = this.#now();
+    this.#lastReceived = now > this.#lastReceived ? now : this.#lastReceived + 1n;
+    return this.#lastReceived;
+  }
+
+  /** Checks a publication against the store's rules and fills in a missing timestamp. */
+  validate(p: Publication, where = ""): Publication {
+    const at = (f: string) => where ? `${where}.${f}` : f;
+    if (p.pubsubTopic.length === 0) {
+      throw new HttpError(400, "Bad Request", { detail: "pubsubTopic must not be empty" });
+    }
+    if (utf8Length(p.pubsubTopic) > MAX_TOPIC_BYTES) {
+      throw new HttpError(400, "Bad Request", {
+        detail: `pubsubTopic is longer than ${MAX_TOPIC_BYTES} bytes`,
+      });
+    }
+    const m = p.message;
+    if (m.contentTopic.length === 0) throw fieldError(at("contentTopic"), "must not be empty");
+    if (utf8Length(m.contentTopic) > MAX_TOPIC_BYTES) {
+      throw fieldError(at("contentTopic"), `is longer than ${MAX_TOPIC_BYTES} bytes`);
+    }
+    if (!isInt64(m.timestamp)) {
+      throw fieldError(at("timestamp"), "does not fit a signed 64-bit integer");
+    }
+    const message = m.timestamp === 0n ? { ...m, timestamp: this.#now() } : m;
+    const size = encodeWakuMessage(message).length;
+    if (size > this.opts.maxMessageBytes) {
+      throw new HttpError(413, "Content Too Large", {
+        detail: `${at("message")} is ${size} bytes; the limit is ${this.opts.maxMessageBytes}`,
+      });
+    }
+    return { pubsubTopic: p.pubsubTopic, message };
+  }
+
+  #record(p: Publication): StoredMessage {
+    return {
+      hash: messageHash(p.pubsubTopic, p.message),
+      pubsubTopic: p.pubsubTopic,
+      receivedTime: this.#receivedTime(),
+      message: p.message,
+    };
+  }
+
+  /** Publishes one validated message: stored (unless ephemeral) before it is answered. */
+  async publish(p: Publication): Promise<PublishResult> {
+    const rec = this.#record(p);
+    if (p.message.ephemeral) {
+      this.#emit([rec]);
+      return { hash: rec.hash, stored: false };
+    }
+    const stored = await this.#committer.submit(rec);
+    if (stored) this.#emit([rec]);
+    return { hash: rec.hash, stored };
+  }
+
+  /** Publishes validated messages in bulk; all are durable when it resolves. */
+  async publishMany(ps: readonly Publication[]): Promise<PublishResult[]> {
+    const recs = ps.map((p) => this.#record(p));
+    const durable = recs.filter((r) => !r.message.ephemeral);
+    const stored = await this.repo.insert(durable);
+    const fresh = new Set<StoredMessage>(durable.filter((_, i) => stored[i]));
+    this.#emit(recs.filter((r) => r.message.ephemeral || fresh.has(r)));
+    return recs.map((r) => ({ hash: r.hash, stored: fresh.has(r) }));
+  }
+
+  #emit(recs: StoredMessage[]): void {
+    const events: LiveEvent[] = recs.map((r) => ({
+      channel: WAKU_CHANNEL,
+      attrs: { pubsubTopic: r.pubsubTopic, contentTopic: r.message.contentTopic },
+      json: storeEntryToJson(r.hash, r.pubsubTopic, r.message, true),
+    }));
+    this.hub.publish(events);
+  }
+
+  /** Store v3 (nwaku REST) query: order (timestamp, hash); pages oldest→newest. */
+  async storeQuery(q: StoreQuery): Promise<StorePage> {
+    if (q.hashes.length > 0) return { messages: await this.repo.getByHashes(q.hashes) };
+    let cursor;
+    if (q.cursor) {
+      const at = await this.repo.locate(q.cursor);
+      if (!at) throw unknownCursor(q.cursor);
+      cursor = { time: at.timestamp, hash: q.cursor };
+    }
+    const page = await this.repo.page({
+      order: "timestamp",
+      contentTopics: q.contentTopics,
+      pubsubTopic: q.pubsubTopic,
+      startTime: q.startTime,
+      endTime: q.endTime,
+      cursor,
+      forward: q.ascending,
+      pageSize: q.pageSize,
+    });
+    return { messages: page.messages, cursor: page.next?.hash };
+  }
+
+  /**
+   * Store 2.0.0-beta2 query: order (receivedTime, digest). The float
+   * receivedTime of a cursor cannot locate a message, so the cursor is
+   * resumed by its digest; an unknown digest is an error.
+   */
+  async historyQuery(query: HistoryQuery): Promise<HistoryResponse> {
+    let plan;
+    try {
+      plan = planQuery(query);
+    } catch (e) {
+      throw new HttpError(400, "Bad Request", { detail: (e as Error).message });
+    }
+    let cursor;
+    if (plan.cursor) {
+      const at = await this.repo.locate(plan.cursor);
+      if (!at) throw unknownCursor(plan.cursor);
+      cursor = { time: at.receivedTime, hash: plan.cursor };
+    }
+    const forward = plan.direction === "forward";
+    const page = await this.repo.page({
+      order: "received",
+      contentTopics: plan.topics,
+      cursor,
+      forward,
+      pageSize: plan.pageSize,
+    });
+    const msgs = page.messages;
+    const edge = msgs.length ? (forward ? msgs[msgs.length - 1] : msgs[0]) : undefined;
+    return {
+      messages: msgs.map((r) => r.message),
+      pagingInfo: {
+        pageSize: msgs.length,
+        direction: plan.direction,
+        cursor: edge
+          ? { digest: edge.hash, receivedTime: receivedTimeSeconds(edge.receivedTime) }
+          : query.pagingInfo?.cursor,
+      },
+    };
+  }
+
+  /** One retention pass over every pubsub topic; returns how many messages it deleted. */
+  applyRetention(): Promise<number> {
+    this.#retaining ??= this.#retain().finally(() => this.#retaining = undefined);
+    return this.#retaining;
+  }
+
+  async #retain(): Promise<number> {
+    let total = 0;
+    for (const topic of (await this.repo.topics()).keys()) {
+      const limits = retentionFor(this.opts.retention, topic);
+      if (!limits) continue;
+      const before = limits.maxAgeSeconds !== undefined
+        ? this.#now() - BigInt(limits.maxAgeSeconds) * 1_000_000_000n
+        : undefined;
+      for (;;) {
+        const n = await this.repo.deleteOldest(topic, {
+          before,
+          keep: limits.maxCount,
+          maxDelete: 1000,
+        });
+        total += n;
+        if (n < 1000) break;
+      }
+    }
+    return total;
+  }
+
+  /** Starts the retention timer, if any topic has limits. */
+  start(): void {
+    const r = this.opts.retention;
+    if (r.topics.size === 0 && !r.fallback) return;
+    this.#timer = setInterval(() => {
+      this.applyRetention().catch((e) => console.error("Waku retention failed:", e));
+    }, this.opts.retentionIntervalMs);
+  }
+
+  /** Stops the timer and waits for a running pass and pending commits. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#retaining;
+  }
+}
+
+function fieldError(field: string, problem: string): HttpError {
+  return new HttpError(400, "Bad Request", {
+    detail: `${field} ${problem}`,
+    errors: [{ field, message: problem }],
+  });
+}
+
+function unknownCursor(hash: Uint8Array): HttpError {
+  return new HttpError(400, "Unknown cursor", {
+    type: "tag:syncgate,2026:invalid-cursor",
+    detail:
+      `No stored message has hash 0x${hash.toHex()}; a cursor must be the hash of a stored message`,
+    errors: [{ field: "cursor", message: "unknown message hash" }],
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * Chunked blobs: byte strings larger than one KV value, split into chunks
+ * under a key prefix that the owning repository chooses.
+ *
+ * | key                 | value                          |
+ * | ------------------- | ------------------------------ |
+ * | [...prefix, i]      | chunk i (Uint8Array ≤ 60 KiB)  |
+ *
+ * The owner keeps the blob's size next to its own record, so a reader knows
+ * the chunk count. Small blobs can be written inside the owner's atomic
+ * commit (blobSets); large ones are written first with writeBlob, and the
+ * owner's record that points at them is committed after, so a reader never
+ * sees a reference to missing chunks.
+ */
+import { concat } from "../lib/bytes.ts";
+import { commit, MAX_VALUE_BYTES, type Store } from "./kv.ts";
+
+/** The chunk size, below KV's 64 KiB value limit. */
+export const CHUNK_BYTES = MAX_VALUE_BYTES;
+
+/** Number of chunks a blob of this size occupies. */
+export function chunkCount(size: number): number {
+  return Math.ceil(size / CHUNK_BYTES);
+}
+
+/** The set mutations that store `bytes` under `prefix`, for the caller's own atomic. */
+export function blobSets(prefix: Deno.KvKey, bytes: Uint8Array): [Deno.KvKey, Uint8Array][] {
+  const out: [Deno.KvKey, Uint8Array][] = [];
+  for (let i = 0; i * CHUNK_BYTES < bytes.length; i++) {
+    out.push([[...prefix, i], bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)]);
+  }
+  return out;
+}
+
+/** Writes a blob in as many commits as the KV limits need. */
+export async function writeBlob(
+  store: Store,
+  prefix: Deno.KvKey,
+  bytes: Uint8Array,
+): Promise<void> {
+  const sets = blobSets(prefix, bytes);
+  const perCommit = Math.max(1, Math.floor(store.limits.maxBytes / (CHUNK_BYTES + 256)));
+  for (let i = 0; i < sets.length; i += perCommit) {
+    const res = await commit(store, "blob", (op) => {
+      for (const [k, v] of sets.slice(i, i + perCommit)) op.set(k, v);
+    });
+    if (!res.ok) throw new Error("Blob chunk commit failed");
+  }
+}
+
+/** Reads a whole blob of known size; throws if a chunk is missing. */
+export async function readBlob(
+  store: Store,
+  prefix: Deno.KvKey,
+  size: number,
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const entry of store.kv.list<Uint8Array>({ prefix }, { batchSize: 16 })) {
+    parts.push(entry.value);
+  }
+  const bytes = concat(parts);
+  if (bytes.length !== size) {
+    throw new Error(
+      `Blob at ${JSON.stringify(prefix.map(String))} has ${bytes.length} of ${size} bytes`,
+    );
+  }
+  return bytes;
+}
+
+/** Adds the deletes of a blob's chunks to an atomic. */
+export function deleteBlob(op: Deno.AtomicOperation, prefix: Deno.KvKey, size: number): void {
+  for (let i = 0; i < chunkCount(size); i++) op.delete([...prefix, i]);
+}
