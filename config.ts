@@ -9,7 +9,6 @@ import { z } from "zod";
 import { parseRetention, type RetentionPolicy } from "./protocols/waku/retention_policy.ts";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 /** The env schema; keys are env var names. */
 export const ConfigSchema = z.object({
@@ -27,7 +26,6 @@ export const ConfigSchema = z.object({
   SYNCGATE_WAKU_MAX_MESSAGE_BYTES: int(1024, 16 * 1024 * 1024).default(150 * 1024),
   SYNCGATE_WAKU_RETENTION: z.string().default(""),
   SYNCGATE_WAKU_RETENTION_INTERVAL: int(1, 86_400).default(60),
-  SYNCGATE_TCP_LISTENERS: bool.default(true),
   DENO_DEPLOYMENT_ID: z.string().optional(),
 });
 
@@ -45,7 +43,6 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   liveBufferBytes: number;
   deploy: boolean;
-  tcpListeners: boolean;
   waku: {
     maxMessageBytes: number;
     retention: RetentionPolicy;
@@ -123,7 +120,6 @@ export function loadConfig(
     logLevel: c.SYNCGATE_LOG,
     liveBufferBytes: c.SYNCGATE_LIVE_BUFFER_BYTES,
     deploy,
-    tcpListeners: c.SYNCGATE_TCP_LISTENERS && !deploy,
     waku: {
       maxMessageBytes: c.SYNCGATE_WAKU_MAX_MESSAGE_BYTES,
       retention,

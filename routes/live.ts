@@ -4,6 +4,7 @@
  * (more than `bufferBytes` waiting) with a reason instead of buffering more.
  */
 import type { Context } from "hono";
+
 import type { Metrics } from "../lib/metrics.ts";
 import type { LiveEvent, LiveHub } from "../services/live_hub.ts";
 
@@ -75,7 +76,7 @@ export function liveWebSocket(
 const encoder = new TextEncoder();
 
 /** A text/event-stream of live events (`event: message`), with a keep-alive comment every 15 s. */
-export function liveSse(c: Context, opts: LiveOptions): Response {
+export function liveSse(opts: LiveOptions): Response {
   let unsubscribe = () => {};
   let keepAlive: ReturnType<typeof setInterval> | undefined;
   const stop = () => {
@@ -112,7 +113,6 @@ export function liveSse(c: Context, opts: LiveOptions): Response {
     },
     cancel: stop,
   }, new ByteLengthQueuingStrategy({ highWaterMark: opts.bufferBytes }));
-  c.req.raw.signal.addEventListener("abort", stop);
   return new Response(stream, {
     headers: {
       "content-type": "text/event-stream",

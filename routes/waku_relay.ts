@@ -137,7 +137,7 @@ export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
     description:
       "Sends each new matching message as a store entry `{messageHash, message, pubsubTopic}`. " +
       'Accepts `{"type":"publish","id"?,"pubsubTopic","message":{…}}` (answered with ' +
-      '`{"type":"ack","id","messageHash"}` or `{"type":"error",…}`) and, when an API key is set and ' +
+      '`{"type":"ack","id","messageHash"}` or `{"type":"error","id","problem":{…}}`) and, when an API key is set and ' +
       'the upgrade had no Authorization header, `{"type":"auth","token"}`. A subscriber that falls ' +
       "behind is closed with code 4008.",
     query: LiveQuery,
@@ -173,7 +173,7 @@ export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
           ws.send(JSON.stringify({ type: "ack", id, messageHash: toHex0x(r.hash) }));
         } catch (e) {
           if (!(e instanceof HttpError)) throw e;
-          ws.send(JSON.stringify({ type: "error", id, ...e.toProblem() }));
+          ws.send(JSON.stringify({ type: "error", id, problem: e.toProblem() }));
         }
       },
     });
@@ -194,8 +194,8 @@ export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
         content: { "text/event-stream": { schema: z.string() } },
       },
     },
-  }, (c, { query }) =>
-    liveSse(c, {
+  }, (_c, { query }) =>
+    liveSse({
       hub: deps.hub,
       metrics: deps.metrics,
       channel: WAKU_CHANNEL,

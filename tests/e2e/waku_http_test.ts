@@ -1,0 +1,451 @@
+/**
+ * The Waku routes over real sockets: publish, query, live WebSocket and SSE,
+ * the seed protocol as protobuf, auth, and problem+json for bad input.
+ */
+import assert from "node:assert/strict";
+import { encodeWakuMessage } from "../../protocols/waku/message.ts";
+import { decodeHistoryRPC, encodeHistoryRPC } from "../../protocols/waku/store_rpc.ts";
+import { b64, postJson, topicPath, withGateway } from "../helpers.ts";
+
+const PS = "/waku/2/rs/0/0";
+const CT = "/app/1/chat/proto";
+const KEY = "test-key-0123456789abcdef";
+
+async function problem(res: Response, status: number): Promise<Record<string, unknown>> {
+  assert.equal(res.status, status);
+  assert.equal(res.headers.get("content-type"), "application/problem+json");
+  const body = await res.json();
+  assert.equal(body.status, status);
+  assert.equal(typeof body.title, "string");
+  return body;
+}
+
+Deno.test("e2e: publish then query returns nwaku's shapes; duplicates are stored once", async () => {
+  await withGateway({}, async (gw) => {
+    const msg = {
+      payload: b64("hello"),
+      contentTopic: CT,
+      timestamp: "1732000000000000001",
+      meta: b64("m"),
+    };
+    const a = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, msg);
+    assert.equal(a.status, 200);
+    assert.match(a.body.messageHash as string, /^0x[0-9a-f]{64}$/);
+    const again = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, msg);
+    assert.equal(again.body.messageHash, a.body.messageHash);
+
+    const res = await fetch(
+      `${gw.url}/store/v3/messages?includeData=true&pubsubTopic=${topicPath(PS)}`,
+    );
+    const text = await res.text();
+    assert.ok(text.includes('"timestamp":1732000000000000001'), "int64 timestamp written exactly");
+    const body = JSON.parse(text);
+    assert.equal(body.statusCode, 200);
+    assert.equal(body.statusDesc, "OK");
+    assert.equal(body.messages.length, 1);
+    assert.deepEqual(body.messages[0].message, {
+      payload: b64("hello"),
+      contentTopic: CT,
+      version: 0,
+      timestamp: 1732000000000000001,
+      meta: b64("m"),
+      ephemeral: false,
+    });
+    assert.equal(body.messages[0].pubsubTopic, PS);
+    assert.equal(body.paginationCursor, undefined);
+
+    // includeData defaults to false, as in nwaku.
+    const bare = await (await fetch(`${gw.url}/store/v3/messages`)).json();
+    assert.deepEqual(bare.messages, [{ messageHash: a.body.messageHash }]);
+
+    // Lookup by hash.
+    const byHash = await (await fetch(`${gw.url}/store/v3/messages?hashes=${a.body.messageHash}`))
+      .json();
+    assert.equal(byHash.messages.length, 1);
+  });
+});
+
+Deno.test("e2e: store v3 pages with cursors in both directions, oldest→newest", async () => {
+  await withGateway({}, async (gw) => {
+    const items = Array.from({ length: 45 }, (_, i) => ({
+      payload: b64(`m${i}`),
+      contentTopic: CT,
+      timestamp: String(1_732_000_000_000_000_000n + BigInt(Math.floor(i / 4))), // ties on timestamp
+    }));
+    const bulk = await postJson(`${gw.url}/relay/v1/bulk?pubsubTopic=${topicPath(PS)}`, items);
+    assert.equal(bulk.body.stored, 45);
+    const walk = async (ascending: boolean) => {
+      const pages: string[][] = [];
+      let cursor = "";
+      for (let i = 0; i < 20; i++) {
+        const q = `pageSize=10&ascending=${ascending}&includeData=true${
+          cursor ? `&cursor=${cursor}` : ""
+        }`;
+        const body = await (await fetch(`${gw.url}/store/v3/messages?${q}`)).json();
+        const ts = body.messages.map((m: { message: { timestamp: number } }) =>
+          m.message.timestamp
+        );
+        assert.deepEqual(ts, [...ts].sort(), "page is oldest→newest");
+        pages.push(body.messages.map((m: { messageHash: string }) => m.messageHash));
+        if (!body.paginationCursor) break;
+        cursor = body.paginationCursor;
+      }
+      return pages;
+    };
+    const fwd = await walk(true);
+    assert.deepEqual(fwd.map((p) => p.length), [10, 10, 10, 10, 5]);
+    const back = await walk(false);
+    assert.deepEqual(back.reverse().flat(), fwd.flat());
+    assert.equal(new Set(fwd.flat()).size, 45);
+  });
+});
+
+Deno.test("e2e: the seed protocol (HistoryRPC over HTTP) pages forward and backward", async () => {
+  await withGateway({}, async (gw) => {
+    const items = Array.from(
+      { length: 25 },
+      (_, i) => ({ payload: b64(`r${i}`), contentTopic: i % 2 ? CT : "/other" }),
+    );
+    await postJson(`${gw.url}/relay/v1/bulk?pubsubTopic=${topicPath(PS)}`, items);
+    const query = async (pagingInfo: Parameters<typeof encodeHistoryRPC>[0]["query"]) => {
+      const res = await fetch(`${gw.url}/vac/waku/store/2.0.0-beta2`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf" },
+        body: encodeHistoryRPC({ requestId: "req-1", query: pagingInfo }) as Uint8Array<
+          ArrayBuffer
+        >,
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "application/x-protobuf");
+      const rpc = decodeHistoryRPC(await res.bytes());
+      assert.equal(rpc.requestId, "req-1");
+      return rpc.response!;
+    };
+    const seen: string[] = [];
+    let cursor;
+    for (let i = 0; i < 10; i++) {
+      const r = await query({
+        topics: [CT],
+        pagingInfo: { pageSize: 5, direction: "forward", cursor },
+      });
+      if (r.messages.length === 0) break;
+      assert.equal(r.pagingInfo!.pageSize, r.messages.length);
+      assert.equal(r.pagingInfo!.direction, "forward");
+      seen.push(...r.messages.map((m) => new TextDecoder().decode(m.payload)));
+      cursor = r.pagingInfo!.cursor;
+    }
+    assert.deepEqual(seen, items.filter((_, i) => i % 2).map((it) => atob(it.payload)));
+
+    const last = await query({ topics: [], pagingInfo: { pageSize: 3, direction: "backward" } });
+    assert.deepEqual(last.messages.map((m) => new TextDecoder().decode(m.payload)), [
+      "r22",
+      "r23",
+      "r24",
+    ]);
+    assert.deepEqual(last.pagingInfo!.cursor!.digest.length, 32);
+  });
+});
+
+Deno.test("e2e: bad input gets problem+json 4xx", async () => {
+  await withGateway({}, async (gw) => {
+    const url = `${gw.url}/relay/v1/messages/${topicPath(PS)}`;
+    const badB64 = await problem(
+      await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"payload":"%%%","contentTopic":"x"}',
+      }),
+      400,
+    );
+    assert.deepEqual((badB64.errors as { field: string }[]).map((e) => e.field), ["body.payload"]);
+
+    await problem(
+      await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{not json",
+      }),
+      400,
+    );
+    const wrongType = await problem(
+      await fetch(url, { method: "POST", headers: { "content-type": "text/plain" }, body: "hi" }),
+      415,
+    );
+    assert.match(wrongType.detail as string, /text\/plain/);
+
+    const longTopic = encodeURIComponent("/" + "t".repeat(600));
+    const oversize = await problem(
+      await fetch(`${gw.url}/relay/v1/messages/${longTopic}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ payload: b64("x"), contentTopic: CT }),
+      }),
+      400,
+    );
+    assert.match(oversize.detail as string, /path\.pubsubTopic/);
+
+    const cursor = await problem(
+      await fetch(`${gw.url}/store/v3/messages?cursor=0x${"ab".repeat(32)}`),
+      400,
+    );
+    assert.equal(cursor.title, "Unknown cursor");
+    await problem(await fetch(`${gw.url}/store/v3/messages?cursor=0x1234`), 400);
+    await problem(
+      await fetch(`${gw.url}/store/v3/messages?contentTopics=${Array(11).fill("a").join(",")}`),
+      400,
+    );
+    await problem(await fetch(`${gw.url}/store/v3/messages?ascending=maybe`), 400);
+
+    const garbage = await problem(
+      await fetch(`${gw.url}/vac/waku/store/2.0.0-beta2`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf" },
+        body: new Uint8Array([0x12, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]),
+      }),
+      400,
+    );
+    assert.match(garbage.detail as string, /HistoryRPC/);
+    const unknownDigest = encodeHistoryRPC({
+      requestId: "x",
+      query: {
+        topics: [],
+        pagingInfo: {
+          pageSize: 1,
+          direction: "forward",
+          cursor: { digest: new Uint8Array(32), receivedTime: 0 },
+        },
+      },
+    });
+    await problem(
+      await fetch(`${gw.url}/vac/waku/store/2.0.0-beta2`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf" },
+        body: unknownDigest as Uint8Array<ArrayBuffer>,
+      }),
+      400,
+    );
+    const tooBig = await problem(
+      await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ payload: "A".repeat(2 * 1024 * 1024), contentTopic: CT }),
+      }),
+      413,
+    );
+    assert.match(tooBig.detail as string, /exceeds/);
+    await problem(await fetch(`${gw.url}/nope`), 404);
+
+    // Nothing bad was stored.
+    const body = await (await fetch(`${gw.url}/store/v3/messages`)).json();
+    assert.deepEqual(body.messages, []);
+  });
+});
+
+Deno.test("e2e: a protobuf WakuMessage can be published; ephemeral ones are not stored", async () => {
+  await withGateway({}, async (gw) => {
+    const bytes = encodeWakuMessage({
+      payload: new Uint8Array([1, 2, 3]),
+      contentTopic: CT,
+      version: 1,
+      timestamp: 5n,
+    });
+    const res = await fetch(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf" },
+      body: bytes as Uint8Array<ArrayBuffer>,
+    });
+    assert.equal(res.status, 200);
+    const eph = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
+      payload: b64("e"),
+      contentTopic: CT,
+      ephemeral: true,
+    });
+    assert.equal(eph.status, 200);
+    const body = await (await fetch(`${gw.url}/store/v3/messages?includeData=true`)).json();
+    assert.equal(body.messages.length, 1);
+    assert.deepEqual(body.messages[0].message.payload, "AQID");
+    assert.equal(body.messages[0].message.version, 1);
+  });
+});
+
+Deno.test("e2e: with an API key, writes need the bearer token and reads stay open", async () => {
+  await withGateway({ SYNCGATE_API_KEY: KEY }, async (gw) => {
+    const url = `${gw.url}/relay/v1/messages/${topicPath(PS)}`;
+    const msg = { payload: b64("a"), contentTopic: CT };
+    const none = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(msg),
+    });
+    await problem(none, 401);
+    assert.match(none.headers.get("www-authenticate") ?? "", /Bearer/);
+    const wrong = await postJson(url, msg, { authorization: "Bearer wrong-key-000000000" });
+    assert.equal(wrong.status, 401);
+    const ok = await postJson(url, msg, { authorization: `Bearer ${KEY}` });
+    assert.equal(ok.status, 200);
+    assert.equal((await fetch(`${gw.url}/store/v3/messages`)).status, 200);
+    const bulk = await postJson(`${gw.url}/relay/v1/bulk?pubsubTopic=x`, [msg]);
+    assert.equal(bulk.status, 401);
+  });
+  await withGateway({}, async (gw) => {
+    const r = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
+      payload: b64("a"),
+      contentTopic: CT,
+    });
+    assert.equal(r.status, 200, "no key configured: writes are open");
+  });
+});
+
+function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    ws.addEventListener("message", (e) => resolve(JSON.parse(e.data)), { once: true });
+    ws.addEventListener("close", (e) => reject(new Error(`closed ${e.code} ${e.reason}`)), {
+      once: true,
+    });
+  });
+}
+
+function open(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  return new Promise((resolve, reject) => {
+    ws.onopen = () => resolve(ws);
+    ws.onerror = () => reject(new Error("WebSocket failed"));
+  });
+}
+
+Deno.test("e2e: WebSocket subscribers get matching live messages and can publish", async () => {
+  await withGateway({ SYNCGATE_API_KEY: KEY }, async (gw) => {
+    const wsUrl = gw.url.replace("http", "ws") +
+      `/relay/v1/ws?pubsubTopic=${topicPath(PS)}&contentTopics=${CT}`;
+    const sub = await open(wsUrl);
+    const other = await open(gw.url.replace("http", "ws") + `/relay/v1/ws?contentTopics=/else`);
+    let otherGot = 0;
+    other.onmessage = () => otherGot++;
+    await new Promise((r) => setTimeout(r, 50));
+
+    const got = nextMessage(sub);
+    const pub = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
+      payload: b64("live"),
+      contentTopic: CT,
+    }, {
+      authorization: `Bearer ${KEY}`,
+    });
+    const frame = await got;
+    assert.equal(frame.messageHash, pub.body.messageHash);
+    assert.equal(frame.pubsubTopic, PS);
+    assert.equal((frame.message as { payload: string }).payload, b64("live"));
+
+    // Publishing over the socket needs auth when a key is set.
+    let reply = nextMessage(sub);
+    sub.send(
+      JSON.stringify({
+        type: "publish",
+        id: "1",
+        pubsubTopic: PS,
+        message: { payload: b64("ws"), contentTopic: CT },
+      }),
+    );
+    const denied = await reply;
+    assert.equal(denied.type, "error");
+    assert.equal(denied.id, "1");
+    assert.equal((denied.problem as { status: number }).status, 401);
+    reply = nextMessage(sub);
+    sub.send(JSON.stringify({ type: "auth", token: KEY }));
+    assert.deepEqual(await reply, { type: "auth", ok: true });
+
+    const frames: Record<string, unknown>[] = [];
+    const two = new Promise<void>((resolve) => {
+      sub.onmessage = (e) => {
+        frames.push(JSON.parse(e.data));
+        if (frames.length === 2) resolve();
+      };
+    });
+    sub.send(
+      JSON.stringify({
+        type: "publish",
+        id: "2",
+        pubsubTopic: PS,
+        message: { payload: b64("ws"), contentTopic: CT },
+      }),
+    );
+    await two;
+    const ack = frames.find((f) => f.type === "ack")!;
+    const live = frames.find((f) => f.messageHash && !f.type)!;
+    assert.equal(ack.id, "2");
+    assert.equal(ack.messageHash, live.messageHash);
+
+    // A bad frame gets an error frame, and the socket stays usable.
+    reply = nextMessage(sub);
+    sub.onmessage = null;
+    sub.send("{nope");
+    assert.equal((await reply).type, "error");
+    assert.equal(sub.readyState, WebSocket.OPEN);
+    assert.equal(otherGot, 0, "the other subscriber's filter matched nothing");
+    sub.close();
+    other.close();
+    await new Promise((r) => setTimeout(r, 50));
+  });
+});
+
+Deno.test("e2e: SSE subscribers get live messages with the same JSON", async () => {
+  await withGateway({}, async (gw) => {
+    const ctrl = new AbortController();
+    const res = await fetch(`${gw.url}/relay/v1/events?contentTopics=${CT}`, {
+      signal: ctrl.signal,
+    });
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    await reader.read(); // ": connected"
+    const pub = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
+      payload: b64("sse"),
+      contentTopic: CT,
+    });
+    let text = "";
+    while (!text.includes("\n\n")) text += (await reader.read()).value;
+    const data = /data: (.*)\n/.exec(text)![1];
+    assert.match(text, /^event: message\n/);
+    assert.equal(JSON.parse(data).messageHash, pub.body.messageHash);
+    ctrl.abort();
+    await reader.cancel().catch(() => {});
+  });
+});
+
+Deno.test("e2e: system routes — health, OpenAPI listing every route, docs offline, metrics", async () => {
+  await withGateway({}, async (gw) => {
+    assert.deepEqual((await (await fetch(`${gw.url}/health`)).json()).status, "ok");
+    const doc = await (await fetch(`${gw.url}/openapi.json`)).json();
+    assert.equal(doc.openapi, "3.1.0");
+    for (
+      const p of [
+        "/relay/v1/messages/{pubsubTopic}",
+        "/relay/v1/bulk",
+        "/relay/v1/ws",
+        "/relay/v1/events",
+        "/store/v3/messages",
+        "/vac/waku/store/2.0.0-beta2",
+        "/health",
+        "/metrics",
+        "/docs",
+      ]
+    ) {
+      assert.ok(doc.paths[p], `${p} is documented`);
+    }
+    const html = await (await fetch(`${gw.url}/docs`)).text();
+    assert.ok(!/https?:\/\//.test(html), "no CDN links");
+    const js = await fetch(`${gw.url}/docs/assets/swagger-ui-bundle.js`);
+    assert.equal(js.status, 200);
+    assert.ok((await js.bytes()).length > 100_000);
+    await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
+      payload: b64("a"),
+      contentTopic: CT,
+    });
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /syncgate_http_requests_total\{route="\/relay\/v1\/messages\/:pubsubTopic",method="POST",status="200"\} 1/,
+    );
+    assert.match(metrics, /syncgate_kv_commits_total\{store="waku",outcome="ok"\} \d+/);
+    assert.match(metrics, /syncgate_http_request_duration_seconds_bucket/);
+    assert.match(metrics, /syncgate_websockets_open/);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * A real gateway process on a temp KV: what it acknowledged survives a clean
+ * restart and a crash (SIGKILL right after the answers).
+ */
+import assert from "node:assert/strict";
+import { b64, postJson, spawnGateway, tempDir, topicPath } from "../helpers.ts";
+
+const PS = "/waku/2/rs/0/0";
+
+async function allHashes(url: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 1000; i++) {
+    const q = new URLSearchParams({ pageSize: "100", pubsubTopic: PS });
+    if (cursor) q.set("cursor", cursor);
+    const res = await fetch(`${url}/store/v3/messages?${q}`);
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    out.push(...body.messages.map((m: { messageHash: string }) => m.messageHash));
+    cursor = body.paginationCursor;
+    if (!cursor) break;
+  }
+  return out;
+}
+
+Deno.test("e2e: acknowledged messages survive a clean restart and a crash", async () => {
+  const { dir, cleanup } = await tempDir();
+  const env = { SYNCGATE_KV: `${dir}/gw.kv` };
+  try {
+    let gw = await spawnGateway(env);
+    const acked: string[] = [];
+    // 40 concurrent single publishes, then a bulk of 300.
+    const singles = await Promise.all(
+      Array.from(
+        { length: 40 },
+        (_, i) =>
+          postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
+            payload: b64(`single ${i}`),
+            contentTopic: "/app/1/chat/proto",
+            timestamp: 1_732_000_000_000_000_000n + BigInt(i) + "",
+          }),
+      ),
+    );
+    for (const r of singles) {
+      assert.equal(r.status, 200);
+      acked.push(r.body.messageHash as string);
+    }
+    const bulk = await postJson(
+      `${gw.url}/relay/v1/bulk?pubsubTopic=${topicPath(PS)}`,
+      Array.from(
+        { length: 300 },
+        (_, i) => ({ payload: b64(`bulk ${i}`), contentTopic: "/app/1/bulk/proto" }),
+      ),
+    );
+    assert.equal(bulk.status, 200);
+    assert.equal(bulk.body.stored, 300);
+    acked.push(...bulk.body.messageHashes as string[]);
+
+    await gw.stop();
+    gw = await spawnGateway(env);
+    assert.deepEqual(new Set(await allHashes(gw.url)), new Set(acked));
+
+    // Crash right after acknowledgements.
+    const more = await Promise.all(
+      Array.from(
+        { length: 20 },
+        (_, i) =>
+          postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
+            payload: b64(`before crash ${i}`),
+            contentTopic: "/app/1/chat/proto",
+          }),
+      ),
+    );
+    for (const r of more) acked.push(r.body.messageHash as string);
+    const status = await gw.kill();
+    assert.equal(status.signal, "SIGKILL");
+
+    gw = await spawnGateway(env);
+    const after = await allHashes(gw.url);
+    assert.equal(after.length, acked.length, "each message exactly once");
+    assert.deepEqual(new Set(after), new Set(acked));
+    await gw.stop();
+  } finally {
+    await cleanup();
+  }
+});

@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import { compareBytes } from "../../lib/bytes.ts";
+import { createMetrics } from "../../lib/metrics.ts";
+import { messageHash, type WakuMessage } from "../../protocols/waku/message.ts";
+import { openStore, type Store } from "../../storage/kv.ts";
+import {
+  type Order,
+  type Position,
+  type StoredMessage,
+  WakuRepo,
+} from "../../storage/waku_repo.ts";
+import { tempDir } from "../helpers.ts";
+
+const PS = "/waku/2/rs/0/0";
+const T0 = 1_732_000_000_000_000_000n;
+
+async function withRepo(fn: (repo: WakuRepo, store: Store) => Promise<void>) {
+  const { dir, cleanup } = await tempDir();
+  const store = await openStore(`${dir}/repo.kv`, createMetrics());
+  try {
+    await fn(new WakuRepo(store), store);
+  } finally {
+    store.kv.close();
+    await cleanup();
+  }
+}
+
+/** A record; `i` makes it unique. Many records share times on purpose. */
+function rec(
+  i: number,
+  opts: { ts?: bigint; recv?: bigint; ct?: string; ps?: string; payload?: Uint8Array } = {},
+) {
+  const message: WakuMessage = {
+    payload: opts.payload ?? new TextEncoder().encode(`message ${i}`),
+    contentTopic: opts.ct ?? `/app/1/topic-${i % 3}/proto`,
+    version: 0,
+    timestamp: opts.ts ?? T0 + BigInt(Math.floor(i / 40)) * 1_000_000n,
+  };
+  const pubsubTopic = opts.ps ?? PS;
+  return {
+    hash: messageHash(pubsubTopic, message),
+    pubsubTopic,
+    receivedTime: opts.recv ?? T0 + BigInt(Math.floor(i / 50)) * 1_000_000n, // 50 per millisecond
+    message,
+  } satisfies StoredMessage;
+}
+
+const timeOf = (r: StoredMessage, order: Order) =>
+  order === "timestamp" ? r.message.timestamp : r.receivedTime;
+const byOrder = (order: Order) => (a: StoredMessage, b: StoredMessage) => {
+  const x = timeOf(a, order), y = timeOf(b, order);
+  return x < y ? -1 : x > y ? 1 : compareBytes(a.hash, b.hash);
+};
+const hex = (r: StoredMessage) => r.hash.toHex();
+
+async function walk(
+  repo: WakuRepo,
+  order: Order,
+  forward: boolean,
+  pageSize: number,
+  contentTopics: string[] = [],
+) {
+  const pages: StoredMessage[][] = [];
+  let cursor: Position | undefined;
+  for (let guard = 0; guard < 10_000; guard++) {
+    const page = await repo.page({ order, contentTopics, cursor, forward, pageSize });
+    if (page.messages.length) pages.push(page.messages);
+    if (!page.next) break;
+    cursor = page.next;
+  }
+  return pages;
+}
+
+for (const order of ["timestamp", "received"] as const) {
+  Deno.test(`WakuRepo pages over 1,200 messages by ${order}: each once, forward and backward agree`, async () => {
+    await withRepo(async (repo) => {
+      const all = Array.from({ length: 1200 }, (_, i) => rec(i));
+      // Insert in shuffled batches: the order must come from the keys, not insertion.
+      const shuffled = [...all].sort(() => Math.random() - 0.5);
+      for (let i = 0; i < shuffled.length; i += 300) await repo.insert(shuffled.slice(i, i + 300));
+      const expected = [...all].sort(byOrder(order)).map(hex);
+
+      const fwd = await walk(repo, order, true, 37);
+      for (const page of fwd) {
+        assert.ok(page.length <= 37);
+        assert.deepEqual(
+          page.map(hex),
+          [...page].sort(byOrder(order)).map(hex),
+          "page oldest→newest",
+        );
+      }
+      assert.deepEqual(fwd.flat().map(hex), expected);
+
+      const back = await walk(repo, order, false, 37);
+      for (const page of back) {
+        assert.deepEqual(
+          page.map(hex),
+          [...page].sort(byOrder(order)).map(hex),
+          "backward page oldest→newest",
+        );
+      }
+      assert.deepEqual(
+        back.reverse().flat().map(hex),
+        expected,
+        "backward pages rebuild the forward order",
+      );
+    });
+  });
+}
+
+Deno.test("WakuRepo filters by content topics (merged) and pubsub topic", async () => {
+  await withRepo(async (repo) => {
+    const a = Array.from({ length: 300 }, (_, i) => rec(i, { ps: i % 2 ? PS : "/waku/2/rs/0/1" }));
+    await repo.insert(a);
+    const topics = ["/app/1/topic-0/proto", "/app/1/topic-2/proto"];
+    const got = (await walk(repo, "timestamp", true, 25, topics)).flat();
+    const want = a.filter((r) => topics.includes(r.message.contentTopic)).sort(
+      byOrder("timestamp"),
+    );
+    assert.deepEqual(got.map(hex), want.map(hex));
+
+    const page = await repo.page({
+      order: "timestamp",
+      contentTopics: topics,
+      pubsubTopic: PS,
+      forward: true,
+      pageSize: 100,
+    });
+    const wantPs = want.filter((r) => r.pubsubTopic === PS);
+    assert.deepEqual(page.messages.map(hex), wantPs.map(hex));
+    assert.equal(page.next, undefined);
+
+    const byPs = await repo.page({
+      order: "timestamp",
+      contentTopics: [],
+      pubsubTopic: PS,
+      forward: false,
+      pageSize: 5,
+    });
+    assert.deepEqual(
+      byPs.messages.map(hex),
+      a.filter((r) => r.pubsubTopic === PS).sort(byOrder("timestamp")).slice(-5).map(hex),
+    );
+  });
+});
+
+Deno.test("WakuRepo time range is inclusive on both ends and combines with a cursor", async () => {
+  await withRepo(async (repo) => {
+    const recs = Array.from({ length: 10 }, (_, i) => rec(i, { ts: T0 + BigInt(i) }));
+    await repo.insert(recs);
+    const page = await repo.page({
+      order: "timestamp",
+      contentTopics: [],
+      startTime: T0 + 2n,
+      endTime: T0 + 6n,
+      forward: true,
+      pageSize: 3,
+    });
+    assert.deepEqual(page.messages.map((r) => r.message.timestamp), [T0 + 2n, T0 + 3n, T0 + 4n]);
+    const next = await repo.page({
+      order: "timestamp",
+      contentTopics: [],
+      startTime: T0 + 2n,
+      endTime: T0 + 6n,
+      cursor: page.next,
+      forward: true,
+      pageSize: 3,
+    });
+    assert.deepEqual(next.messages.map((r) => r.message.timestamp), [T0 + 5n, T0 + 6n]);
+    assert.equal(next.next, undefined);
+  });
+});
+
+Deno.test("WakuRepo stores the same message once, within a batch and across batches", async () => {
+  await withRepo(async (repo) => {
+    const r = rec(1);
+    assert.deepEqual(await repo.insert([r, { ...r, receivedTime: r.receivedTime + 5n }]), [
+      true,
+      false,
+    ]);
+    assert.deepEqual(await repo.insert([rec(2), { ...r, receivedTime: r.receivedTime + 9n }]), [
+      true,
+      false,
+    ]);
+    assert.equal(await repo.count(PS), 2);
+    const all = await repo.page({
+      order: "received",
+      contentTopics: [],
+      forward: true,
+      pageSize: 100,
+    });
+    assert.equal(all.messages.length, 2);
+    assert.deepEqual(await repo.locate(r.hash), {
+      timestamp: r.message.timestamp,
+      receivedTime: r.receivedTime,
+    });
+  });
+});
+
+Deno.test("WakuRepo keeps messages larger than a KV value in a chunked blob", async () => {
+  await withRepo(async (repo, store) => {
+    const payload = new Uint8Array(150 * 1024).map((_, i) => (i * 7919) & 255);
+    const big = rec(7, { payload });
+    assert.deepEqual(await repo.insert([big, rec(8)]), [true, true]);
+    const [got] = await repo.getByHashes([big.hash]);
+    assert.deepEqual(got.message.payload, payload);
+    const page = await repo.page({
+      order: "timestamp",
+      contentTopics: [],
+      forward: true,
+      pageSize: 10,
+    });
+    assert.deepEqual(page.messages.find((m) => hex(m) === hex(big))?.message.payload, payload);
+    // Retention removes the blob with the message.
+    assert.equal(await repo.deleteOldest(PS, { keep: 0, maxDelete: 10 }), 2);
+    const left = [];
+    for await (const e of store.kv.list({ prefix: ["waku"] })) left.push(e.key);
+    assert.deepEqual(left, [["waku", "n", PS]]);
+    assert.equal(await repo.count(PS), 0);
+  });
+});
+
+Deno.test("WakuRepo deleteOldest keeps the newest by count and by age, and only on its topic", async () => {
+  await withRepo(async (repo) => {
+    const recs = Array.from(
+      { length: 30 },
+      (_, i) => rec(i, { ts: T0 + BigInt(i) * 1_000_000_000n }),
+    );
+    const other = Array.from({ length: 5 }, (_, i) => rec(100 + i, { ps: "/other", ts: T0 }));
+    await repo.insert([...recs, ...other]);
+    assert.equal(await repo.deleteOldest(PS, { keep: 20, maxDelete: 1000 }), 10);
+    assert.equal(await repo.count(PS), 20);
+    const left = await repo.page({
+      order: "timestamp",
+      contentTopics: [],
+      pubsubTopic: PS,
+      forward: true,
+      pageSize: 100,
+    });
+    assert.deepEqual(left.messages.map(hex), recs.slice(10).map(hex));
+    // Age: everything before T0+25s goes.
+    assert.equal(
+      await repo.deleteOldest(PS, { before: T0 + 25_000_000_000n, maxDelete: 1000 }),
+      15,
+    );
+    assert.equal(await repo.count(PS), 5);
+    assert.equal(await repo.count("/other"), 5);
+    assert.equal(await repo.locate(recs[0].hash), undefined);
+  });
+});
+
+Deno.test("WakuRepo getByHashes returns the stored ones in (timestamp, hash) order", async () => {
+  await withRepo(async (repo) => {
+    const recs = Array.from({ length: 15 }, (_, i) => rec(i, { ts: T0 - BigInt(i) }));
+    await repo.insert(recs);
+    const missing = new Uint8Array(32).fill(9);
+    const got = await repo.getByHashes([...recs.map((r) => r.hash), missing]);
+    assert.deepEqual(got.map(hex), [...recs].sort(byOrder("timestamp")).map(hex));
+  });
+});
