@@ -449,3 +449,46 @@ Deno.test("e2e: system routes — health, OpenAPI listing every route, docs offl
     assert.match(metrics, /syncgate_websockets_open/);
   });
 });
+
+Deno.test("e2e: bulk NDJSON is validated whole before anything is stored", async () => {
+  await withGateway({}, async (gw) => {
+    const post = (body: string) =>
+      fetch(`${gw.url}/relay/v1/bulk?pubsubTopic=${topicPath(PS)}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-ndjson" },
+        body,
+      });
+    const good = JSON.stringify({ payload: b64("a"), contentTopic: CT });
+    const bad = await problem(await post(`${good}\n{"payload":"!!","contentTopic":"x"}\n`), 400);
+    assert.match(bad.detail as string, /line\[2\]\.payload/);
+    assert.deepEqual((await (await fetch(`${gw.url}/store/v3/messages`)).json()).messages, []);
+    const res = await post(
+      `${good}\n\n${
+        JSON.stringify({ payload: b64("b"), contentTopic: CT, pubsubTopic: "/other" })
+      }\n`,
+    );
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.count, 2);
+    assert.equal(body.stored, 2);
+    const other = await (await fetch(`${gw.url}/store/v3/messages?pubsubTopic=%2Fother`)).json();
+    assert.equal(other.messages.length, 1);
+  });
+});
+
+Deno.test("e2e: CORS is off by default and answers configured origins", async () => {
+  await withGateway({}, async (gw) => {
+    const res = await fetch(`${gw.url}/health`, { headers: { origin: "https://dash.example" } });
+    await res.body?.cancel();
+    assert.equal(res.headers.get("access-control-allow-origin"), null);
+  });
+  await withGateway({ SYNCGATE_CORS_ORIGINS: "https://dash.example" }, async (gw) => {
+    const pre = await fetch(`${gw.url}/relay/v1/messages/x`, {
+      method: "OPTIONS",
+      headers: { origin: "https://dash.example", "access-control-request-method": "POST" },
+    });
+    await pre.body?.cancel();
+    assert.equal(pre.headers.get("access-control-allow-origin"), "https://dash.example");
+    assert.match(pre.headers.get("access-control-allow-headers") ?? "", /Authorization/i);
+  });
+});

@@ -56,7 +56,7 @@ Deno.test("e2e: acknowledged messages survive a clean restart and a crash", asyn
     assert.equal(bulk.body.stored, 300);
     acked.push(...bulk.body.messageHashes as string[]);
 
-    await gw.stop();
+    assert.equal((await gw.stop()).code, 0, "SIGTERM closes cleanly");
     gw = await spawnGateway(env);
     assert.deepEqual(new Set(await allHashes(gw.url)), new Set(acked));
 
@@ -83,4 +83,27 @@ Deno.test("e2e: acknowledged messages survive a clean restart and a crash", asyn
   } finally {
     await cleanup();
   }
+});
+
+Deno.test("e2e: invalid configuration stops the gateway at start with a message naming the setting", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "main.ts",
+      "--port",
+      "99999",
+    ],
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: { SYNCGATE_KV: ":memory:" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 2);
+  const err = new TextDecoder().decode(out.stderr);
+  assert.match(err, /SYNCGATE_PORT/);
+  assert.ok(!/\n\s+at /.test(err), "no stack trace");
 });
