@@ -8,6 +8,7 @@ import type { Config } from "./config.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMetrics } from "./lib/metrics.ts";
 import { BroadcastNotifier, LiveHub, LocalNotifier } from "./services/live_hub.ts";
+import type { Service } from "./services/service.ts";
 import { WakuService } from "./services/waku_service.ts";
 import { openStore } from "./storage/kv.ts";
 import { WakuRepo } from "./storage/waku_repo.ts";
@@ -39,8 +40,8 @@ export async function startGateway(
   const app = createApp(deps);
   // Long-lived work (retention now; listeners and peer sessions of later bridges) starts here
   // and stops in reverse order.
-  const services = [waku];
-  for (const s of services) s.start();
+  const services: Service[] = [waku];
+  for (const s of services) await s.start();
   const server = Deno.serve(
     { hostname: config.host, port: config.port, onListen: () => {} },
     app.fetch,

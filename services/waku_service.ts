@@ -23,6 +23,7 @@ import {
 import type { StoredMessage, WakuRepo } from "../storage/waku_repo.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import type { LiveEvent, LiveHub } from "./live_hub.ts";
+import type { Service } from "./service.ts";
 
 /** The live channel Waku messages are published on. */
 export const WAKU_CHANNEL = "waku";
@@ -67,7 +68,7 @@ export interface StorePage {
 const systemNow = () =>
   BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e3)) * 1000n;
 
-export class WakuService {
+export class WakuService implements Service {
   readonly #now: () => bigint;
   #lastReceived = 0n;
   #committer: GroupCommitter<StoredMessage, boolean>;
