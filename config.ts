@@ -8,7 +8,8 @@
 import { z } from "zod";
 import { parseRetention, type RetentionPolicy } from "./protocols/waku/retention_policy.ts";
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) =>
+  z.string().regex(/^\d{1,16}$/, "must be a whole number").transform(Number).pipe(z.number().min(min).max(max));
 
 /** The env schema; keys are env var names. */
 export const ConfigSchema = z.object({
@@ -70,6 +71,7 @@ export function flagsToEnv(args: readonly string[]): Record<string, string> {
     const key = PREFIX + name.toUpperCase().replaceAll("-", "_");
     if (!(key in ConfigSchema.shape)) throw new ConfigError(`Unknown flag "--${name}"`);
     value = value.trim();
+    if (!value) throw new ConfigError(`Flag "--${name}" (${key}) needs a value`);
     out[key] = value;
   }
   return out;
@@ -89,8 +91,8 @@ export function loadConfig(
 ): Config {
   const raw: Record<string, string> = {};
   for (const key of Object.keys(ConfigSchema.shape)) {
-    const v = env[key];
-    if (v !== undefined && v !== "") raw[key] = v;
+    const v = env[key]?.trim();
+    if (v) raw[key] = v;
   }
   Object.assign(raw, flagsToEnv(args));
   const parsed = ConfigSchema.safeParse(raw);

@@ -5,6 +5,7 @@
  */
 import protobuf from "protobufjs";
 import {
+  bytesField,
   decodeWakuMessage,
   encodeWakuMessage,
   type WakuMessage,
@@ -59,10 +60,10 @@ export function decodeRecord(bytes: Uint8Array): DecodedRecord {
     blobSize: number;
   };
   return {
-    hash: d.hash,
+    hash: bytesField(d.hash),
     pubsubTopic: d.pubsubTopic,
     receivedTime: toBigInt(d.receivedTime),
-    message: decodeWakuMessage(d.message),
+    message: decodeWakuMessage(bytesField(d.message)),
     blobSize: d.blobSize,
   };
 }

@@ -69,16 +69,21 @@ interface DecodedWakuMessage {
   ephemeral: boolean;
 }
 
+/** Bytes of a decoded field; protobufjs leaves absent bytes fields as a shared `[]` default. */
+export function bytesField(v: unknown): Uint8Array {
+  return v instanceof Uint8Array ? v : new Uint8Array(0);
+}
+
 /** Converts a protobufjs-decoded WakuMessage into our shape. */
 export function fromProtoObject(d: DecodedWakuMessage): WakuMessage {
   const msg: WakuMessage = {
-    payload: d.payload ?? new Uint8Array(0),
+    payload: bytesField(d.payload),
     contentTopic: d.contentTopic ?? "",
     version: d.version ?? 0,
     timestamp: toBigInt(d.timestamp),
   };
-  if (d.meta?.length) msg.meta = d.meta;
-  if (d.rateLimitProof?.length) msg.rateLimitProof = d.rateLimitProof;
+  if (d.meta?.length) msg.meta = bytesField(d.meta);
+  if (d.rateLimitProof?.length) msg.rateLimitProof = bytesField(d.rateLimitProof);
   if (d.ephemeral) msg.ephemeral = true;
   return msg;
 }

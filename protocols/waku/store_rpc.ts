@@ -157,6 +157,9 @@ export function planQuery(q: HistoryQuery): PlannedQuery {
   }
   const p = q.pagingInfo;
   const size = p?.pageSize ?? 0;
+  if (!Number.isInteger(size) || size < 0) {
+    throw new RangeError(`query.pagingInfo.pageSize must be a whole number ≥ 0, got ${size}`);
+  }
   const plan: PlannedQuery = {
     topics: [...new Set(q.topics)],
     pageSize: size === 0 || size > MAX_PAGE_SIZE ? MAX_PAGE_SIZE : size,

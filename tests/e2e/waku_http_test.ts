@@ -261,10 +261,24 @@ Deno.test("e2e: a protobuf WakuMessage can be published; ephemeral ones are not 
       ephemeral: true,
     });
     assert.equal(eph.status, 200);
+    // An empty payload is left off the wire by protobuf encoders; it must still serve as "".
+    const empty = encodeWakuMessage({
+      payload: new Uint8Array(0),
+      contentTopic: CT,
+      version: 0,
+      timestamp: 6n,
+    });
+    const res2 = await fetch(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf" },
+      body: empty as Uint8Array<ArrayBuffer>,
+    });
+    assert.equal(res2.status, 200);
     const body = await (await fetch(`${gw.url}/store/v3/messages?includeData=true`)).json();
-    assert.equal(body.messages.length, 1);
+    assert.equal(body.messages.length, 2);
     assert.deepEqual(body.messages[0].message.payload, "AQID");
     assert.equal(body.messages[0].message.version, 1);
+    assert.deepEqual(body.messages[1].message.payload, "");
   });
 });
 

@@ -1,0 +1,181 @@
+/**
+ * Waku messages in nwaku's REST JSON, with exact int64 timestamps.
+ */
+import assert from "node:assert/strict";
+import {
+  decodeWakuMessage,
+  encodeWakuMessage,
+  type WakuMessage,
+} from "../../../protocols/waku/message.ts";
+import {
+  messageToJson,
+  parseJsonExact,
+  storeEntryToJson,
+} from "../../../protocols/waku/rest_json.ts";
+import { fuzzSeed, Rng } from "./fuzz_util.ts";
+
+const msg: WakuMessage = {
+  payload: new Uint8Array([0x68, 0x69, 0xff]),
+  contentTopic: "/toy-chat/2/huilong/proto",
+  version: 1,
+  timestamp: 1732000000000000001n,
+};
+
+type Json = Record<string, unknown>;
+
+Deno.test("messageToJson is valid JSON with base64 payload and an exact int64 timestamp", () => {
+  const text = messageToJson(msg);
+  JSON.parse(text); // valid JSON
+  const parsed = parseJsonExact(text) as Json;
+  assert.deepEqual(parsed, {
+    payload: "aGn/",
+    contentTopic: "/toy-chat/2/huilong/proto",
+    version: 1,
+    timestamp: 1732000000000000001n,
+    ephemeral: false,
+  });
+  // The digits on the wire are exactly the int64, not a rounded double.
+  assert.match(text, /"timestamp":1732000000000000001[,}]/);
+});
+
+Deno.test("messageToJson: meta only when non-empty, ephemeral always a boolean", () => {
+  const withMeta = parseJsonExact(
+    messageToJson({ ...msg, meta: new Uint8Array([1, 2, 3]), ephemeral: true }),
+  ) as Json;
+  assert.equal(withMeta.meta, "AQID");
+  assert.equal(withMeta.ephemeral, true);
+  const emptyMeta = parseJsonExact(messageToJson({ ...msg, meta: new Uint8Array(0) })) as Json;
+  assert.equal("meta" in emptyMeta, false);
+  assert.equal(emptyMeta.ephemeral, false);
+});
+
+Deno.test("messageToJson keeps int64 extremes, negatives and zero exact", () => {
+  for (
+    const ts of [0n, -1n, (1n << 63n) - 1n, -(1n << 63n), 9007199254740993n, -1732000000000000001n]
+  ) {
+    const parsed = parseJsonExact(messageToJson({ ...msg, timestamp: ts })) as Json;
+    assert.equal(parsed.timestamp, ts, `timestamp ${ts}`);
+  }
+});
+
+Deno.test("messageToJson escapes awkward content topics and handles an empty payload", () => {
+  for (
+    const topic of ['a"b', "back\\slash", "line\nbreak", "tab\t", "\u0000ctl", "é€𝄞", "</script>"]
+  ) {
+    const text = messageToJson({ ...msg, contentTopic: topic, payload: new Uint8Array(0) });
+    const parsed = parseJsonExact(text) as Json;
+    assert.equal(parsed.contentTopic, topic);
+    assert.equal(parsed.payload, "");
+  }
+});
+
+Deno.test("storeEntryToJson without data is only the 0x-hex hash", () => {
+  const hash = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const text = storeEntryToJson(hash, "/waku/2/rs/0/0", msg, false);
+  assert.deepEqual(JSON.parse(text), {
+    messageHash: "0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+  });
+});
+
+Deno.test("storeEntryToJson with data nests the message and pubsub topic", () => {
+  const hash = new Uint8Array(32).fill(0xab);
+  const text = storeEntryToJson(
+    hash,
+    '/waku/2/"quoted"',
+    { ...msg, meta: new Uint8Array([7]) },
+    true,
+  );
+  assert.deepEqual(parseJsonExact(text), {
+    messageHash: "0x" + "ab".repeat(32),
+    message: {
+      payload: "aGn/",
+      contentTopic: "/toy-chat/2/huilong/proto",
+      version: 1,
+      timestamp: 1732000000000000001n,
+      meta: "Bw==",
+      ephemeral: false,
+    },
+    pubsubTopic: '/waku/2/"quoted"',
+  });
+});
+
+Deno.test("parseJsonExact: timestamp/startTime/endTime integers become bigint, others stay numbers", () => {
+  const parsed = parseJsonExact(
+    '{"timestamp":1732000000000000001,"startTime":5,"endTime":-7,' +
+      '"version":1,"pageSize":20,"big":12345678901234567890,"nested":{"timestamp":0},' +
+      '"list":[{"endTime":9223372036854775807}]}',
+  ) as Json;
+  assert.equal(parsed.timestamp, 1732000000000000001n);
+  assert.equal(parsed.startTime, 5n);
+  assert.equal(parsed.endTime, -7n);
+  assert.equal(parsed.version, 1);
+  assert.equal(parsed.pageSize, 20);
+  assert.equal(typeof parsed.big, "number");
+  assert.equal(parsed.big, 12345678901234567890);
+  assert.equal((parsed.nested as Json).timestamp, 0n);
+  assert.equal((parsed.list as Json[])[0].endTime, 9223372036854775807n);
+});
+
+Deno.test("parseJsonExact: strings that look like numbers stay strings", () => {
+  const parsed = parseJsonExact(
+    '{"timestamp":"1732000000000000001","startTime":"5","n":"42","payload":"123"}',
+  ) as Json;
+  assert.equal(parsed.timestamp, "1732000000000000001");
+  assert.equal(parsed.startTime, "5");
+  assert.equal(parsed.n, "42");
+  assert.equal(parsed.payload, "123");
+});
+
+Deno.test("parseJsonExact: non-integer timestamps stay numbers, other values as JSON.parse", () => {
+  const parsed = parseJsonExact(
+    '{"timestamp":1.5,"startTime":1e3,"endTime":null,"ok":true,"arr":[1,"2"]}',
+  ) as Json;
+  assert.equal(parsed.timestamp, 1.5);
+  assert.equal(parsed.startTime, 1000);
+  assert.equal(parsed.endTime, null);
+  assert.equal(parsed.ok, true);
+  assert.deepEqual(parsed.arr, [1, "2"]);
+  assert.equal(parseJsonExact("12345678901234567890"), 12345678901234567890);
+  assert.equal(parseJsonExact('"x"'), "x");
+});
+
+Deno.test("parseJsonExact: invalid JSON is a SyntaxError", () => {
+  for (const bad of ["", "{", '{"timestamp":}', "{'a':1}", '{"timestamp":01}']) {
+    assert.throws(() => parseJsonExact(bad), SyntaxError, bad);
+  }
+});
+
+Deno.test("fuzz messageToJson: random messages always give JSON that parses back exactly", () => {
+  const seed = fuzzSeed(0x5eed0201);
+  const rng = new Rng(seed);
+  for (let i = 0; i < 2000; i++) {
+    const m: WakuMessage = {
+      payload: rng.bytes(rng.int(20)),
+      contentTopic: rng.string(12),
+      version: rng.int(2 ** 32),
+      timestamp: rng.int64(),
+    };
+    if (rng.chance(0.5)) m.meta = rng.bytes(1 + rng.int(8));
+    if (rng.chance(0.5)) m.ephemeral = rng.chance(0.5);
+    const ctx = `seed ${seed} iteration ${i}`;
+    const parsed = parseJsonExact(messageToJson(m)) as Json;
+    assert.equal(parsed.timestamp, m.timestamp, ctx);
+    assert.equal(parsed.contentTopic, m.contentTopic, ctx);
+    assert.equal(parsed.version, m.version, ctx);
+    assert.equal(parsed.payload, m.payload.toBase64(), ctx);
+    assert.equal(parsed.meta, m.meta?.toBase64(), ctx);
+    assert.equal(parsed.ephemeral, m.ephemeral === true, ctx);
+  }
+});
+
+Deno.test({
+  // Regression: a message decoded from protobuf with no payload
+  // field (proto3 encoders omit an empty payload) carries protobufjs's default
+  // `[]` as payload; toBase64([]) then throws "bytes.toBase64 is not a function".
+  name: "messageToJson works for a protobuf-decoded message with an empty payload",
+  fn() {
+    const decoded = decodeWakuMessage(encodeWakuMessage({ ...msg, payload: new Uint8Array(0) }));
+    const parsed = parseJsonExact(messageToJson(decoded)) as Json;
+    assert.equal(parsed.payload, "");
+  },
+});
