@@ -9,7 +9,9 @@ import { z } from "zod";
 import { parseRetention, type RetentionPolicy } from "./protocols/waku/retention_policy.ts";
 
 const int = (min: number, max: number) =>
-  z.string().regex(/^\d{1,16}$/, "must be a whole number").transform(Number).pipe(z.number().min(min).max(max));
+  z.string().regex(/^\d{1,16}$/, "must be a whole number").transform(Number).pipe(
+    z.number().min(min).max(max),
+  );
 
 /** The env schema; keys are env var names. */
 export const ConfigSchema = z.object({

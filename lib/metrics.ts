@@ -7,9 +7,17 @@
 type Labels = Record<string, string>;
 
 const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+const labelCache = new Map<string, string>();
 const labelText = (labels: Labels) => {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`);
-  return parts.length ? `{${parts.join(",")}}` : "";
+  // The same few label sets recur on every request: render each once.
+  const id = Object.entries(labels).flat().join("\u0000");
+  let text = labelCache.get(id);
+  if (text === undefined) {
+    const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`);
+    text = parts.length ? `{${parts.join(",")}}` : "";
+    if (labelCache.size < 10_000) labelCache.set(id, text);
+  }
+  return text;
 };
 
 interface Metric {

@@ -5,7 +5,8 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
-import { getAbsoluteFSPath } from "swagger-ui-dist";
+// The path helper alone: the package index would load the 1.4 MB bundle as a module.
+import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
 import { HttpError } from "../error.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { Store } from "../storage/kv.ts";

@@ -5,8 +5,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 import { HttpError } from "../error.ts";
-import { toHex0x } from "../lib/bytes.ts";
-import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
+import { concat, toHex0x } from "../lib/bytes.ts";
+import { recordHashOnlyJson, recordJson } from "../storage/waku_record.ts";
 import {
   decodeHistoryRPC,
   encodeHistoryRPC,
@@ -17,6 +17,8 @@ import { defineRoute } from "./define.ts";
 import { StoreQueryParams, StoreResponse } from "./waku_schemas.ts";
 
 const PROTOBUF = "application/x-protobuf";
+const encoder = new TextEncoder();
+const COMMA = encoder.encode(",");
 
 /** Mounts the store routes. */
 export function wakuStoreRoutes(app: OpenAPIHono, deps: { waku: WakuService }): void {
@@ -51,15 +53,20 @@ export function wakuStoreRoutes(app: OpenAPIHono, deps: { waku: WakuService }): 
       pageSize: query.pageSize,
       ascending: query.ascending,
     });
-    const entries = page.messages.map((m) =>
-      storeEntryToJson(m.hash, m.pubsubTopic, m.message, query.includeData)
-    );
+    // The records hold each entry's JSON already: the answer is joined from their bytes.
     const requestId = crypto.getRandomValues(new Uint8Array(10)).toHex();
-    let json = `{"requestId":"${requestId}","statusCode":200,"statusDesc":"OK","messages":[${
-      entries.join(",")
-    }]`;
-    if (page.cursor) json += `,"paginationCursor":"${toHex0x(page.cursor)}"`;
-    return c.body(json + "}", 200, { "content-type": "application/json" });
+    const parts: Uint8Array[] = [
+      encoder.encode(`{"requestId":"${requestId}","statusCode":200,"statusDesc":"OK","messages":[`),
+    ];
+    page.records.forEach((r, i) => {
+      if (i > 0) parts.push(COMMA);
+      parts.push(query.includeData ? recordJson(r) : recordHashOnlyJson(r));
+    });
+    const tail = page.cursor ? `],"paginationCursor":"${toHex0x(page.cursor)}"}` : "]}";
+    parts.push(encoder.encode(tail));
+    return c.body(concat(parts) as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": "application/json",
+    });
   });
 
   defineRoute(app, {

@@ -5,12 +5,7 @@
  */
 import { HttpError } from "../error.ts";
 import { utf8Length } from "../lib/bytes.ts";
-import {
-  encodeWakuMessage,
-  isInt64,
-  messageHash,
-  type WakuMessage,
-} from "../protocols/waku/message.ts";
+import { encodedSize, isInt64, messageHash, type WakuMessage } from "../protocols/waku/message.ts";
 import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
 import { retentionFor, type RetentionPolicy } from "../protocols/waku/retention_policy.ts";
 import {
@@ -20,7 +15,8 @@ import {
   planQuery,
   receivedTimeSeconds,
 } from "../protocols/waku/store_rpc.ts";
-import type { StoredMessage, WakuRepo } from "../storage/waku_repo.ts";
+import { decodeRecord } from "../storage/waku_record.ts";
+import { INDEX_BATCH, type NewMessage, type WakuRepo } from "../storage/waku_repo.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import type { LiveEvent, LiveHub } from "./live_hub.ts";
 import type { Service } from "./service.ts";
@@ -60,8 +56,9 @@ export interface StoreQuery {
   ascending: boolean;
 }
 
+/** A page of stored records (see storage/waku_record.ts), oldest→newest. */
 export interface StorePage {
-  messages: StoredMessage[];
+  records: Uint8Array[];
   cursor?: Uint8Array;
 }
 
@@ -71,9 +68,11 @@ const systemNow = () =>
 export class WakuService implements Service {
   readonly #now: () => bigint;
   #lastReceived = 0n;
-  #committer: GroupCommitter<StoredMessage, boolean>;
+  #committer: GroupCommitter<NewMessage, boolean>;
   #timer?: ReturnType<typeof setInterval>;
+  #indexTimer?: ReturnType<typeof setInterval>;
   #retaining?: Promise<number>;
+  #indexing?: Promise<number>;
 
   constructor(
     private readonly repo: WakuRepo,
@@ -111,7 +110,7 @@ export class WakuService implements Service {
       throw fieldError(at("timestamp"), "does not fit a signed 64-bit integer");
     }
     const message = m.timestamp === 0n ? { ...m, timestamp: this.#now() } : m;
-    const size = encodeWakuMessage(message).length;
+    const size = encodedSize(message);
     if (size > this.opts.maxMessageBytes) {
       throw new HttpError(413, "Content Too Large", {
         detail: `${at("message")} is ${size} bytes; the limit is ${this.opts.maxMessageBytes}`,
@@ -120,49 +119,53 @@ export class WakuService implements Service {
     return { pubsubTopic: p.pubsubTopic, message };
   }
 
-  #record(p: Publication): StoredMessage {
+  #newMessage(p: Publication): NewMessage {
+    const hash = messageHash(p.pubsubTopic, p.message);
     return {
-      hash: messageHash(p.pubsubTopic, p.message),
-      pubsubTopic: p.pubsubTopic,
-      receivedTime: this.#receivedTime(),
-      message: p.message,
+      rec: {
+        hash,
+        pubsubTopic: p.pubsubTopic,
+        receivedTime: this.#receivedTime(),
+        message: p.message,
+      },
+      json: storeEntryToJson(hash, p.pubsubTopic, p.message, true),
     };
   }
 
   /** Publishes one validated message: stored (unless ephemeral) before it is answered. */
   async publish(p: Publication): Promise<PublishResult> {
-    const rec = this.#record(p);
+    const m = this.#newMessage(p);
     if (p.message.ephemeral) {
-      this.#emit([rec]);
-      return { hash: rec.hash, stored: false };
+      this.#emit([m]);
+      return { hash: m.rec.hash, stored: false };
     }
-    const stored = await this.#committer.submit(rec);
-    if (stored) this.#emit([rec]);
-    return { hash: rec.hash, stored };
+    const stored = await this.#committer.submit(m);
+    if (stored) this.#emit([m]);
+    return { hash: m.rec.hash, stored };
   }
 
   /** Publishes validated messages in bulk; all are durable when it resolves. */
   async publishMany(ps: readonly Publication[]): Promise<PublishResult[]> {
-    const recs = ps.map((p) => this.#record(p));
-    const durable = recs.filter((r) => !r.message.ephemeral);
+    const ms = ps.map((p) => this.#newMessage(p));
+    const durable = ms.filter((m) => !m.rec.message.ephemeral);
     const stored = await this.repo.insert(durable);
-    const fresh = new Set<StoredMessage>(durable.filter((_, i) => stored[i]));
-    this.#emit(recs.filter((r) => r.message.ephemeral || fresh.has(r)));
-    return recs.map((r) => ({ hash: r.hash, stored: fresh.has(r) }));
+    const fresh = new Set<NewMessage>(durable.filter((_, i) => stored[i]));
+    this.#emit(ms.filter((m) => m.rec.message.ephemeral || fresh.has(m)));
+    return ms.map((m) => ({ hash: m.rec.hash, stored: fresh.has(m) }));
   }
 
-  #emit(recs: StoredMessage[]): void {
-    const events: LiveEvent[] = recs.map((r) => ({
+  #emit(ms: NewMessage[]): void {
+    const events: LiveEvent[] = ms.map((m) => ({
       channel: WAKU_CHANNEL,
-      attrs: { pubsubTopic: r.pubsubTopic, contentTopic: r.message.contentTopic },
-      json: storeEntryToJson(r.hash, r.pubsubTopic, r.message, true),
+      attrs: { pubsubTopic: m.rec.pubsubTopic, contentTopic: m.rec.message.contentTopic },
+      json: m.json,
     }));
     this.hub.publish(events);
   }
 
   /** Store v3 (nwaku REST) query: order (timestamp, hash); pages oldest→newest. */
   async storeQuery(q: StoreQuery): Promise<StorePage> {
-    if (q.hashes.length > 0) return { messages: await this.repo.getByHashes(q.hashes) };
+    if (q.hashes.length > 0) return { records: await this.repo.getByHashes(q.hashes) };
     let cursor;
     if (q.cursor) {
       const at = await this.repo.locate(q.cursor);
@@ -179,7 +182,7 @@ export class WakuService implements Service {
       forward: q.ascending,
       pageSize: q.pageSize,
     });
-    return { messages: page.messages, cursor: page.next?.hash };
+    return { records: page.records, cursor: page.next?.hash };
   }
 
   /**
@@ -208,7 +211,7 @@ export class WakuService implements Service {
       forward,
       pageSize: plan.pageSize,
     });
-    const msgs = page.messages;
+    const msgs = page.records.map(decodeRecord);
     const edge = msgs.length ? (forward ? msgs[msgs.length - 1] : msgs[0]) : undefined;
     return {
       messages: msgs.map((r) => r.message),
@@ -249,8 +252,24 @@ export class WakuService implements Service {
     return total;
   }
 
-  /** Starts the retention timer, if any topic has limits. */
+  /** Moves the hash-index backlog into the index until it is empty. */
+  indexPending(): Promise<number> {
+    this.#indexing ??= (async () => {
+      let total = 0;
+      for (;;) {
+        const n = await this.repo.indexPending();
+        total += n;
+        if (n < INDEX_BATCH) return total;
+      }
+    })().finally(() => this.#indexing = undefined);
+    return this.#indexing;
+  }
+
+  /** Starts the hash indexer, and the retention timer if any topic has limits. */
   start(): void {
+    this.#indexTimer = setInterval(() => {
+      this.indexPending().catch((e) => console.error("Waku hash indexing failed:", e));
+    }, 200);
     const r = this.opts.retention;
     if (r.topics.size === 0 && !r.fallback) return;
     this.#timer = setInterval(() => {
@@ -258,10 +277,12 @@ export class WakuService implements Service {
     }, this.opts.retentionIntervalMs);
   }
 
-  /** Stops the timer and waits for a running pass and pending commits. */
+  /** Stops the timers and waits for running passes. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearInterval(this.#indexTimer);
     await this.#retaining;
+    await this.#indexing;
   }
 }
 

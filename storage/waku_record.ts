@@ -1,16 +1,20 @@
 /**
- * The value the Waku repository stores for a message: the message with the
- * store's own facts about it (hash, pubsub topic, receive time). Encoded as
- * protobuf so that one KV value holds it compactly and decodes fast.
+ * The value the Waku repository stores for a message in its timestamp
+ * indexes: the store entry already rendered as nwaku's JSON, so a page is
+ * answered by joining bytes, and live subscribers get the same bytes.
+ *
+ * | byte  | meaning                                                        |
+ * | ----- | -------------------------------------------------------------- |
+ * | 0     | 1 = payload inline in the JSON; 2 = payload in a chunked blob  |
+ * | 1–8   | receivedTime (Unix ns, int64 big-endian)                       |
+ * | 9–12  | with tag 2 only: payload size (u32 big-endian)                 |
+ * | then  | UTF-8 JSON `{"messageHash","message":{…},"pubsubTopic"}`       |
+ *
+ * With tag 2 the JSON's payload is "" and the real payload is in the blob.
  */
-import protobuf from "protobufjs";
-import {
-  bytesField,
-  decodeWakuMessage,
-  encodeWakuMessage,
-  type WakuMessage,
-} from "../protocols/waku/message.ts";
-import { type Int64Like, toBigInt } from "../protocols/waku/proto.ts";
+import { fromBase64, fromHex0x } from "../lib/bytes.ts";
+import type { WakuMessage } from "../protocols/waku/message.ts";
+import { parseJsonExact, storeEntryToJson } from "../protocols/waku/rest_json.ts";
 
 /** A message as the store keeps it. receivedTime is Unix nanoseconds. */
 export interface StoredMessage {
@@ -20,50 +24,112 @@ export interface StoredMessage {
   message: WakuMessage;
 }
 
-const StoredMessageType = new protobuf.Type("StoredMessage")
-  .add(new protobuf.Field("hash", 1, "bytes"))
-  .add(new protobuf.Field("pubsubTopic", 2, "string"))
-  .add(new protobuf.Field("receivedTime", 3, "sint64"))
-  .add(new protobuf.Field("message", 4, "bytes"))
-  .add(new protobuf.Field("blobSize", 5, "uint32"));
-new protobuf.Root().add(StoredMessageType);
+export const TAG_INLINE = 1;
+export const TAG_BLOB = 2;
+const headerSize = (value: Uint8Array) => value[0] === TAG_BLOB ? 13 : 9;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
-/**
- * Encodes a record. With `payloadInBlob`, the payload is left out and its
- * size recorded, because the payload lives in a chunked blob.
- */
-export function encodeRecord(rec: StoredMessage, payloadInBlob = false): Uint8Array {
-  const message = encodeWakuMessage(
-    payloadInBlob ? { ...rec.message, payload: new Uint8Array(0) } : rec.message,
-  );
-  return StoredMessageType.encode({
-    hash: rec.hash,
-    pubsubTopic: rec.pubsubTopic,
-    receivedTime: rec.receivedTime.toString(),
-    message,
-    blobSize: payloadInBlob ? rec.message.payload.length : 0,
-  }).finish();
+/** Encodes a record; with `payloadInBlob` the JSON leaves the payload out. */
+export function encodeRecord(rec: StoredMessage, json: string, payloadInBlob = false): Uint8Array {
+  const text = payloadInBlob
+    ? storeEntryToJson(
+      rec.hash,
+      rec.pubsubTopic,
+      { ...rec.message, payload: new Uint8Array(0) },
+      true,
+    )
+    : json;
+  const body = encoder.encode(text);
+  const header = payloadInBlob ? 13 : 9;
+  const out = new Uint8Array(header + body.length);
+  const view = new DataView(out.buffer);
+  out[0] = payloadInBlob ? TAG_BLOB : TAG_INLINE;
+  view.setBigInt64(1, rec.receivedTime, false);
+  if (payloadInBlob) view.setUint32(9, rec.message.payload.length, false);
+  out.set(body, header);
+  return out;
 }
 
-/** A decoded record; blobSize > 0 means the payload must be read from the blob. */
-export interface DecodedRecord extends StoredMessage {
-  blobSize: number;
+/** The record's tag (TAG_INLINE or TAG_BLOB). */
+export function recordTag(value: Uint8Array): number {
+  return value[0];
 }
 
-/** Decodes a record written by encodeRecord. */
-export function decodeRecord(bytes: Uint8Array): DecodedRecord {
-  const d = StoredMessageType.decode(bytes) as unknown as {
-    hash: Uint8Array;
+/** The record's receive time. */
+export function recordReceivedTime(value: Uint8Array): bigint {
+  return new DataView(value.buffer, value.byteOffset, value.byteLength).getBigInt64(1, false);
+}
+
+/** Size of the payload kept in a blob (tag 2), else 0. */
+export function recordBlobSize(value: Uint8Array): number {
+  return value[0] === TAG_BLOB
+    ? new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(9, false)
+    : 0;
+}
+
+/** The record's JSON bytes (a store entry with data). */
+export function recordJson(value: Uint8Array): Uint8Array {
+  return value.subarray(headerSize(value));
+}
+
+/** The record as a store entry without data: `{"messageHash":"0x…"}`. */
+export function recordHashOnlyJson(value: Uint8Array): Uint8Array {
+  const json = recordJson(value);
+  // Records are rendered by storeEntryToJson: `{"messageHash":"0x` + 64 hex digits + `"`.
+  const out = new Uint8Array(84);
+  out.set(json.subarray(0, 83));
+  out[83] = 0x7d; // }
+  return out;
+}
+
+/** Decodes a whole record back into a StoredMessage (the payload is empty for TAG_BLOB). */
+export function decodeRecord(value: Uint8Array): StoredMessage {
+  if ((value[0] !== TAG_INLINE && value[0] !== TAG_BLOB) || value.length < headerSize(value) + 2) {
+    throw new SyntaxError("Malformed Waku record");
+  }
+  const e = parseJsonExact(decoder.decode(recordJson(value))) as {
+    messageHash: string;
     pubsubTopic: string;
-    receivedTime: Int64Like;
-    message: Uint8Array;
-    blobSize: number;
+    message: {
+      payload: string;
+      contentTopic: string;
+      version: number;
+      timestamp: bigint | number;
+      meta?: string;
+      ephemeral?: boolean;
+    };
   };
+  const m = e.message;
+  const message: WakuMessage = {
+    payload: fromBase64(m.payload),
+    contentTopic: m.contentTopic,
+    version: m.version,
+    timestamp: BigInt(m.timestamp),
+  };
+  if (m.meta) message.meta = fromBase64(m.meta);
+  if (m.ephemeral) message.ephemeral = true;
   return {
-    hash: bytesField(d.hash),
-    pubsubTopic: d.pubsubTopic,
-    receivedTime: toBigInt(d.receivedTime),
-    message: decodeWakuMessage(bytesField(d.message)),
-    blobSize: d.blobSize,
+    hash: fromHex0x(e.messageHash),
+    pubsubTopic: e.pubsubTopic,
+    receivedTime: recordReceivedTime(value),
+    message,
   };
+}
+
+/** An int64 as 8 big-endian bytes, the small index values. */
+export function packInt64(...values: bigint[]): Uint8Array {
+  const out = new Uint8Array(8 * values.length);
+  const view = new DataView(out.buffer);
+  values.forEach((v, i) => view.setBigInt64(8 * i, v, false));
+  return out;
+}
+
+/** Reads the int64s written by packInt64. */
+export function unpackInt64(bytes: Uint8Array): bigint[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Array.from(
+    { length: Math.floor(bytes.length / 8) },
+    (_, i) => view.getBigInt64(8 * i, false),
+  );
 }

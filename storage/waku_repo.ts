@@ -1,33 +1,53 @@
 /**
  * The Waku store's repository: every message key layout lives here.
  *
- * | key                                  | value                                        |
- * | ------------------------------------ | -------------------------------------------- |
- * | ["waku","h",hash]                    | [timestamp, receivedTime] (lookups, dedup)   |
- * | ["waku","t",timestamp,hash]          | record (order of store v3: all messages)     |
- * | ["waku","tp",pubsubTopic,ts,hash]    | record (v3 by pubsub topic; retention)       |
- * | ["waku","tc",contentTopic,ts,hash]   | record (v3 by content topic)                 |
- * | ["waku","r",receivedTime,hash]       | record (order of store 2.0.0-beta2)          |
- * | ["waku","rc",contentTopic,recv,hash] | record (beta2 by content topic)              |
- * | ["waku","n",pubsubTopic]             | Deno.KvU64: messages stored on the topic     |
- * | ["waku","b",hash,i]                  | payload chunk i of a message too big inline  |
+ * | key                                  | value                                          |
+ * | ------------------------------------ | ---------------------------------------------- |
+ * | ["waku","t",timestamp,hash]          | record (waku_record.ts): store v3 order        |
+ * | ["waku","tp",pubsubTopic,ts,hash]    | record: v3 by pubsub topic; retention          |
+ * | ["waku","tc",contentTopic,ts,hash]   | record: v3 by content topic                    |
+ * | ["waku","r",receivedTime,hash]       | timestamp (8 bytes): store 2.0.0-beta2 order   |
+ * | ["waku","rc",contentTopic,recv,hash] | timestamp: beta2 by content topic              |
+ * | ["waku","q",receivedTime,hash]       | timestamp: not yet in the hash index           |
+ * | ["waku","h",hash]                    | timestamp ‖ receivedTime (16 bytes)            |
+ * | ["waku","n",pubsubTopic]             | Deno.KvU64: messages stored on the topic       |
+ * | ["waku","b",hash,i]                  | payload chunk i of a message too big inline    |
  *
- * Every index holds the whole record so that a page is one `list`. Times are
- * bigint nanoseconds, hashes 32 raw bytes, so KV's key order is the store's
- * order: (time, hash). All keys of a message are written in one atomic
- * commit, guarded by a check that its hash key is new (dedup).
+ * Times are bigint ns and hashes 32 raw bytes, so KV's key order is the
+ * store's order, (time, hash). A message's keys (all but "h") are written in
+ * one atomic commit, guarded by a check that its "t" key is new: the "t" key
+ * is fixed by the message's content, so that check is the dedup.
+ *
+ * The hash index "h" is not written on the publish path: a key placed by a
+ * random hash costs several times a time-ordered one in KV's B-tree.
+ * Instead each message leaves a "q" entry, and indexPending() moves a batch
+ * of them into "h" in hash order (neighbouring keys, so far fewer pages
+ * touched). Lookups by hash read "h" and then the (small) "q" backlog, so
+ * they are exact at every moment.
  */
 import { blobSets, deleteBlob, readBlob } from "./blobs.ts";
 import { commit, MAX_VALUE_BYTES, type Store } from "./kv.ts";
 import {
-  type DecodedRecord,
   decodeRecord,
   encodeRecord,
+  packInt64,
+  recordBlobSize,
+  recordJson,
+  recordTag,
   type StoredMessage,
+  TAG_BLOB,
+  unpackInt64,
 } from "./waku_record.ts";
 import { compareBytes } from "../lib/bytes.ts";
+import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
 
 export type { StoredMessage } from "./waku_record.ts";
+
+/** A message to store with its store entry JSON (rendered once, also sent live). */
+export interface NewMessage {
+  rec: StoredMessage;
+  json: string;
+}
 
 /** Which time a query orders by: the message's timestamp (v3) or our receive time (beta2). */
 export type Order = "timestamp" | "received";
@@ -43,6 +63,7 @@ export interface IndexQuery {
   order: Order;
   /** Empty = every content topic. */
   contentTopics: string[];
+  /** Only with order "timestamp". */
   pubsubTopic?: string;
   /** Inclusive bounds on the order's time, in ns. */
   startTime?: bigint;
@@ -53,9 +74,9 @@ export interface IndexQuery {
   pageSize: number;
 }
 
-/** A page, oldest→newest. `next` is where the next page starts, if there may be one. */
+/** A page of records (payloads inline), oldest→newest; `next` is where a next page starts. */
 export interface IndexPage {
-  messages: StoredMessage[];
+  records: Uint8Array[];
   next?: Position;
 }
 
@@ -67,38 +88,44 @@ export interface Located {
 
 /** Most index entries one page request reads before it returns what it has. */
 export const MAX_SCAN = 5000;
+/** Most pending entries one indexPending() call moves into the hash index. */
+export const INDEX_BATCH = 20_000;
 
 const P = "waku";
 const U64 = 1n << 64n;
+const encoder = new TextEncoder();
 
 interface Prepared {
-  rec: StoredMessage;
+  m: NewMessage;
   value: Uint8Array;
   /** Payload bytes kept in a chunked blob, when the record is too big inline. */
   blob?: Uint8Array;
   bytes: number;
 }
 
-function prepare(rec: StoredMessage): Prepared {
-  let value = encodeRecord(rec);
-  if (value.length <= MAX_VALUE_BYTES) return { rec, value, bytes: value.length * 5 + 400 };
-  value = encodeRecord(rec, true);
-  const blob = rec.message.payload;
-  return { rec, value, blob, bytes: value.length * 5 + 400 + blob.length };
+function prepare(m: NewMessage): Prepared {
+  let value = encodeRecord(m.rec, m.json);
+  if (value.length <= MAX_VALUE_BYTES) return { m, value, bytes: value.length * 3 + 300 };
+  value = encodeRecord(m.rec, m.json, true);
+  const blob = m.rec.message.payload;
+  return { m, value, blob, bytes: value.length * 3 + 300 + blob.length };
 }
 
-function indexKeys(rec: StoredMessage): Deno.KvKey[] {
+/** The keys of a message other than "h" and "q", with their values. */
+function messageKeys(rec: StoredMessage, value: Uint8Array): [Deno.KvKey, Uint8Array][] {
   const { hash, pubsubTopic: ps, receivedTime: rt } = rec;
   const { timestamp: ts, contentTopic: ct } = rec.message;
+  const small = packInt64(ts);
   return [
-    [P, "t", ts, hash],
-    [P, "tp", ps, ts, hash],
-    [P, "tc", ct, ts, hash],
-    [P, "r", rt, hash],
-    [P, "rc", ct, rt, hash],
+    [[P, "t", ts, hash], value],
+    [[P, "tp", ps, ts, hash], value],
+    [[P, "tc", ct, ts, hash], value],
+    [[P, "r", rt, hash], small],
+    [[P, "rc", ct, rt, hash], small],
   ];
 }
 
+const tKey = (ts: bigint, hash: Uint8Array): Deno.KvKey => [P, "t", ts, hash];
 const hashKey = (hash: Uint8Array): Deno.KvKey => [P, "h", hash];
 const blobPrefix = (hash: Uint8Array): Deno.KvKey => [P, "b", hash];
 
@@ -111,15 +138,15 @@ export class WakuRepo {
    * twice (in the batch or already stored) is stored once. Commits are
    * chunked to the KV limits; each message's keys commit together.
    */
-  async insert(recs: readonly StoredMessage[]): Promise<boolean[]> {
-    const result = new Array<boolean>(recs.length).fill(false);
-    const seen = new Map<string, number>();
+  async insert(msgs: readonly NewMessage[]): Promise<boolean[]> {
+    const result = new Array<boolean>(msgs.length).fill(false);
+    const seen = new Set<string>();
     const todo: { i: number; p: Prepared }[] = [];
-    for (let i = 0; i < recs.length; i++) {
-      const id = recs[i].hash.toHex();
+    for (let i = 0; i < msgs.length; i++) {
+      const id = msgs[i].rec.hash.toHex();
       if (seen.has(id)) continue;
-      seen.set(id, i);
-      todo.push({ i, p: prepare(recs[i]) });
+      seen.add(id);
+      todo.push({ i, p: prepare(msgs[i]) });
     }
     const { maxChecks, maxMutations, maxBytes } = this.store.limits;
     let start = 0;
@@ -130,11 +157,11 @@ export class WakuRepo {
       while (end < todo.length && end - start < maxChecks) {
         const p = todo[end].p;
         const m = 6 + (p.blob ? Math.ceil(p.blob.length / MAX_VALUE_BYTES) : 0) +
-          (topics.has(p.rec.pubsubTopic) ? 0 : 1);
+          (topics.has(p.m.rec.pubsubTopic) ? 0 : 1);
         if (end > start && (mutations + m > maxMutations || bytes + p.bytes > maxBytes)) break;
         mutations += m;
         bytes += p.bytes;
-        topics.add(p.rec.pubsubTopic);
+        topics.add(p.m.rec.pubsubTopic);
         end++;
       }
       const chunk = todo.slice(start, end);
@@ -148,25 +175,28 @@ export class WakuRepo {
   /** Commits a chunk; on a dedup conflict, drops the ones already stored and retries. */
   async #commitNew(chunk: Prepared[]): Promise<boolean[]> {
     const stored = chunk.map(() => true);
-    let pending = chunk.map((p, k) => ({ p, k }));
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      for (const { p } of pending) {
-        if (p.blob && p.bytes > this.store.limits.maxBytes / 2) {
-          // Content-addressed by hash: rewriting an existing blob writes the same bytes.
-          for (const [k, v] of blobSets(blobPrefix(p.rec.hash), p.blob)) {
-            await commit(this.store, "waku", (op) => op.set(k, v));
-          }
+    const inlineBlob = (p: Prepared) =>
+      p.blob !== undefined && p.bytes <= this.store.limits.maxBytes / 2;
+    for (const p of chunk) {
+      if (p.blob && !inlineBlob(p)) {
+        // Content-addressed by hash: rewriting an existing blob writes the same bytes.
+        for (const [k, v] of blobSets(blobPrefix(p.m.rec.hash), p.blob)) {
+          await commit(this.store, "waku", (op) => op.set(k, v));
         }
       }
+    }
+    let pending = chunk.map((p, k) => ({ p, k }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
       const res = await commit(this.store, "waku", (op) => {
         const counts = new Map<string, bigint>();
         for (const { p } of pending) {
-          const { rec, value } = p;
-          op.check({ key: hashKey(rec.hash), versionstamp: null });
-          op.set(hashKey(rec.hash), [rec.message.timestamp, rec.receivedTime]);
-          for (const key of indexKeys(rec)) op.set(key, value);
-          if (p.blob && p.bytes <= this.store.limits.maxBytes / 2) {
-            for (const [k, v] of blobSets(blobPrefix(rec.hash), p.blob)) op.set(k, v);
+          const { rec } = p.m;
+          const keys = messageKeys(rec, p.value);
+          op.check({ key: keys[0][0], versionstamp: null });
+          for (const [k, v] of keys) op.set(k, v);
+          op.set([P, "q", rec.receivedTime, rec.hash], keys[3][1]);
+          if (inlineBlob(p)) {
+            for (const [k, v] of blobSets(blobPrefix(rec.hash), p.blob!)) op.set(k, v);
           }
           counts.set(rec.pubsubTopic, (counts.get(rec.pubsubTopic) ?? 0n) + 1n);
         }
@@ -174,7 +204,9 @@ export class WakuRepo {
       });
       if (res.ok) break;
       if (attempt > 10) throw new Error("Waku insert kept conflicting");
-      const found = await this.#getMany(pending.map(({ p }) => hashKey(p.rec.hash)));
+      const found = await this.#getMany(
+        pending.map(({ p }) => tKey(p.m.rec.message.timestamp, p.m.rec.hash)),
+      );
       pending = pending.filter(({ k }, j) => {
         if (found[j].versionstamp === null) return true;
         stored[k] = false;
@@ -192,29 +224,64 @@ export class WakuRepo {
     return (await Promise.all(parts)).flat();
   }
 
-  /** Where a message sits, by its hash; undefined if it is not stored. */
-  async locate(hash: Uint8Array): Promise<Located | undefined> {
-    const e = await this.store.kv.get<[bigint, bigint]>(hashKey(hash));
-    return e.value ? { timestamp: e.value[0], receivedTime: e.value[1] } : undefined;
+  /** Where each message sits, by hash (undefined if not stored): the index, then the backlog. */
+  async locateMany(hashes: readonly Uint8Array[]): Promise<(Located | undefined)[]> {
+    const found = await this.#getMany<Uint8Array>(hashes.map(hashKey));
+    const out = found.map((e) => {
+      if (!e.value) return undefined;
+      const [timestamp, receivedTime] = unpackInt64(e.value);
+      return { timestamp, receivedTime };
+    });
+    const missing = new Map<string, number[]>();
+    out.forEach((v, i) => {
+      if (v) return;
+      const id = hashes[i].toHex();
+      missing.set(id, [...(missing.get(id) ?? []), i]);
+    });
+    if (missing.size === 0) return out;
+    for await (
+      const e of this.store.kv.list<Uint8Array>({ prefix: [P, "q"] }, { batchSize: 1000 })
+    ) {
+      const at = missing.get((e.key[3] as Uint8Array).toHex());
+      if (!at) continue;
+      const loc = { timestamp: unpackInt64(e.value)[0], receivedTime: e.key[2] as bigint };
+      for (const i of at) out[i] = loc;
+    }
+    return out;
   }
 
-  /** The stored messages among these hashes, ordered by (timestamp, hash). */
-  async getByHashes(hashes: readonly Uint8Array[]): Promise<StoredMessage[]> {
-    const found = await this.#getMany<[bigint, bigint]>(hashes.map(hashKey));
-    const keys: Deno.KvKey[] = [];
-    found.forEach((e, i) => {
-      if (e.value) keys.push([P, "t", e.value[0], hashes[i]]);
+  /** Where a message sits, by its hash; undefined if it is not stored. */
+  async locate(hash: Uint8Array): Promise<Located | undefined> {
+    return (await this.locateMany([hash]))[0];
+  }
+
+  /** The stored records among these hashes, ordered by (timestamp, hash). */
+  async getByHashes(hashes: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    const located = await this.locateMany(hashes);
+    const keys: { ts: bigint; hash: Uint8Array }[] = [];
+    const seen = new Set<string>();
+    located.forEach((l, i) => {
+      const id = hashes[i].toHex();
+      if (l && !seen.has(id)) keys.push({ ts: l.timestamp, hash: hashes[i] }), seen.add(id);
     });
-    const recs = await this.#getMany<Uint8Array>(keys);
-    const out: StoredMessage[] = [];
-    for (const e of recs) if (e.value) out.push(await this.#complete(decodeRecord(e.value)));
-    return out.sort((a, b) =>
-      a.message.timestamp < b.message.timestamp
-        ? -1
-        : a.message.timestamp > b.message.timestamp
-        ? 1
-        : compareBytes(a.hash, b.hash)
-    );
+    keys.sort((a, b) => a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : compareBytes(a.hash, b.hash));
+    return await this.#records(keys.map((k) => tKey(k.ts, k.hash)));
+  }
+
+  /** Reads records by their "t" keys, in that order, skipping any deleted meanwhile. */
+  async #records(keys: Deno.KvKey[]): Promise<Uint8Array[]> {
+    const entries = await this.#getMany<Uint8Array>(keys);
+    const out: Uint8Array[] = [];
+    for (const e of entries) if (e.value) out.push(await this.#complete(e.value));
+    return out;
+  }
+
+  /** A record with its payload inline (read from the blob when it is kept there). */
+  async #complete(value: Uint8Array): Promise<Uint8Array> {
+    if (recordTag(value) !== TAG_BLOB) return value;
+    const rec = decodeRecord(value);
+    rec.message.payload = await readBlob(this.store, blobPrefix(rec.hash), recordBlobSize(value));
+    return encodeRecord(rec, storeEntryToJson(rec.hash, rec.pubsubTopic, rec.message, true));
   }
 
   /** Messages stored on a pubsub topic, from its counter. */
@@ -234,71 +301,48 @@ export class WakuRepo {
 
   /**
    * Reads one page: merges the matching index ranges in (time, hash) order,
-   * applies filters no index covers, and stops at pageSize or MAX_SCAN
-   * entries read. Pages are always oldest→newest.
+   * applies the pubsub filter no index covers, and stops at pageSize or
+   * MAX_SCAN entries read. Pages are always oldest→newest.
    */
   async page(q: IndexQuery): Promise<IndexPage> {
     const bases = this.#bases(q);
-    const filter = q.contentTopics.length > 0 && q.pubsubTopic !== undefined
-      ? (r: DecodedRecord) => r.pubsubTopic === q.pubsubTopic
+    const suffix = q.contentTopics.length > 0 && q.pubsubTopic !== undefined
+      ? encoder.encode(`"pubsubTopic":${JSON.stringify(q.pubsubTopic)}}`)
       : undefined;
     const want = q.pageSize + 1;
-    const streams = bases.map((base) => this.#scan(base, q, filter ? undefined : want));
+    const streams = bases.map((base) => this.#scan(base, q, suffix ? undefined : want));
     const heads = await Promise.all(streams.map((s) => s.next()));
-    const out: DecodedRecord[] = [];
+    const out: Scanned[] = [];
     let scanned = 0;
-    let last: Position | undefined;
+    let capped: Position | undefined;
     while (out.length < want) {
       let best = -1;
       for (let i = 0; i < heads.length; i++) {
         const h = heads[i];
         if (h.done) continue;
-        if (
-          best === -1 ||
-          comparePos(
-              h.value.pos,
-              (heads[best] as IteratorYieldResult<Scanned>).value.pos,
-              q.forward,
-            ) < 0
-        ) {
-          best = i;
-        }
+        const b = heads[best] as IteratorYieldResult<Scanned> | undefined;
+        if (!b || comparePos(h.value.pos, b.value.pos, q.forward) < 0) best = i;
       }
       if (best === -1) break;
-      const { pos, rec } = (heads[best] as IteratorYieldResult<Scanned>).value;
+      const s = (heads[best] as IteratorYieldResult<Scanned>).value;
       heads[best] = await streams[best].next();
-      scanned++;
-      last = pos;
-      if (!filter || filter(rec)) out.push(rec);
-      if (scanned >= MAX_SCAN && out.length < want) {
-        await Promise.all(streams.map((s) => s.return?.(undefined)));
-        return { messages: await this.#finish(out, q.forward), next: last };
+      if (!suffix || endsWith(recordJson(s.value), suffix)) out.push(s);
+      if (++scanned >= MAX_SCAN && out.length < want) {
+        capped = s.pos;
+        break;
       }
     }
     await Promise.all(streams.map((s) => s.return?.(undefined)));
-    const more = out.length > q.pageSize;
+    const more = capped === undefined && out.length > q.pageSize;
     if (more) out.length = q.pageSize;
-    const page = await this.#finish(out, q.forward);
-    if (!more || page.length === 0) return { messages: page };
-    const edge = q.forward ? page[page.length - 1] : page[0];
-    return { messages: page, next: { time: timeOf(edge, q.order), hash: edge.hash } };
-  }
-
-  async #finish(recs: DecodedRecord[], forward: boolean): Promise<StoredMessage[]> {
-    if (!forward) recs.reverse();
-    return await Promise.all(recs.map((r) => this.#complete(r)));
-  }
-
-  async #complete(r: DecodedRecord): Promise<StoredMessage> {
-    if (r.blobSize > 0) {
-      r.message.payload = await readBlob(this.store, blobPrefix(r.hash), r.blobSize);
-    }
-    return {
-      hash: r.hash,
-      pubsubTopic: r.pubsubTopic,
-      receivedTime: r.receivedTime,
-      message: r.message,
-    };
+    if (!q.forward) out.reverse();
+    const records = q.order === "timestamp"
+      ? await Promise.all(out.map((s) => this.#complete(s.value)))
+      : await this.#records(out.map((s) => tKey(unpackInt64(s.value)[0], s.pos.hash)));
+    if (capped) return { records, next: capped };
+    if (!more || out.length === 0) return { records };
+    const edge = q.forward ? out[out.length - 1] : out[0];
+    return { records, next: edge.pos };
   }
 
   #bases(q: IndexQuery): Deno.KvKey[] {
@@ -311,6 +355,7 @@ export class WakuRepo {
 
   /** Iterates one index range in query order. */
   async *#scan(base: Deno.KvKey, q: IndexQuery, limit?: number): AsyncGenerator<Scanned> {
+    if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime) return;
     const n = base.length;
     // Lower bound (inclusive) and upper bound (exclusive) as keys.
     let lower: Deno.KvKey | undefined = q.startTime !== undefined
@@ -326,7 +371,6 @@ export class WakuRepo {
     if (c && !q.forward && (q.endTime === undefined || c.time <= q.endTime)) {
       upper = [...base, c.time, c.hash];
     }
-    if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime) return;
     const selector: Deno.KvListSelector = lower && upper
       ? { start: lower, end: upper }
       : lower
@@ -341,11 +385,53 @@ export class WakuRepo {
       batchSize,
     });
     for await (const e of iter) {
-      yield {
-        pos: { time: e.key[n] as bigint, hash: e.key[n + 1] as Uint8Array },
-        rec: decodeRecord(e.value),
-      };
+      yield { pos: { time: e.key[n] as bigint, hash: e.key[n + 1] as Uint8Array }, value: e.value };
     }
+  }
+
+  /**
+   * Moves up to INDEX_BATCH backlog entries into the hash index, writing
+   * them in hash order. Each commit checks its backlog entries are unchanged,
+   * so a message deleted meanwhile is not indexed. Returns how many moved.
+   */
+  async indexPending(): Promise<number> {
+    const backlog: Deno.KvEntry<Uint8Array>[] = [];
+    for await (
+      const e of this.store.kv.list<Uint8Array>({ prefix: [P, "q"] }, {
+        limit: INDEX_BATCH,
+        batchSize: 1000,
+      })
+    ) {
+      backlog.push(e);
+    }
+    backlog.sort((a, b) => compareBytes(a.key[3] as Uint8Array, b.key[3] as Uint8Array));
+    const per = Math.min(
+      this.store.limits.maxChecks,
+      Math.floor(this.store.limits.maxMutations / 3),
+    );
+    let moved = 0;
+    for (let i = 0; i < backlog.length; i += per) {
+      const chunk = backlog.slice(i, i + per);
+      const res = await commit(this.store, "waku", (op) => {
+        for (const e of chunk) {
+          op.check(e);
+          op.delete(e.key);
+          op.set(
+            hashKey(e.key[3] as Uint8Array),
+            packInt64(unpackInt64(e.value)[0], e.key[2] as bigint),
+          );
+        }
+      });
+      if (res.ok) moved += chunk.length; // else: another process or a delete got there; next pass sees the new state
+    }
+    return moved;
+  }
+
+  /** Entries waiting for the hash index. */
+  async pendingCount(): Promise<number> {
+    let n = 0;
+    for await (const _ of this.store.kv.list({ prefix: [P, "q"] }, { batchSize: 1000 })) n++;
+    return n;
   }
 
   /**
@@ -360,12 +446,14 @@ export class WakuRepo {
   ): Promise<number> {
     let excess = 0;
     if (opts.keep !== undefined) excess = Math.max(0, (await this.count(pubsubTopic)) - opts.keep);
-    const base = [P, "tp", pubsubTopic];
     const victims: Deno.KvEntry<Uint8Array>[] = [];
-    for await (const e of this.store.kv.list<Uint8Array>({ prefix: base }, { batchSize: 200 })) {
+    for await (
+      const e of this.store.kv.list<Uint8Array>({ prefix: [P, "tp", pubsubTopic] }, {
+        batchSize: 200,
+      })
+    ) {
       if (victims.length >= opts.maxDelete) break;
-      const ts = e.key[3] as bigint;
-      const old = opts.before !== undefined && ts < opts.before;
+      const old = opts.before !== undefined && (e.key[3] as bigint) < opts.before;
       if (!old && victims.length >= excess) break;
       victims.push(e);
     }
@@ -377,9 +465,12 @@ export class WakuRepo {
         for (const e of chunk) {
           const rec = decodeRecord(e.value);
           op.check(e);
+          for (const [k] of messageKeys(rec, e.value)) op.delete(k);
+          op.delete([P, "q", rec.receivedTime, rec.hash]);
           op.delete(hashKey(rec.hash));
-          for (const key of indexKeys(rec)) op.delete(key);
-          if (rec.blobSize > 0) deleteBlob(op, blobPrefix(rec.hash), rec.blobSize);
+          if (recordTag(e.value) === TAG_BLOB) {
+            deleteBlob(op, blobPrefix(rec.hash), recordBlobSize(e.value));
+          }
         }
         op.sum([P, "n", pubsubTopic], U64 - BigInt(chunk.length));
       });
@@ -392,11 +483,14 @@ export class WakuRepo {
 
 interface Scanned {
   pos: Position;
-  rec: DecodedRecord;
+  value: Uint8Array;
 }
 
-function timeOf(r: StoredMessage, order: Order): bigint {
-  return order === "timestamp" ? r.message.timestamp : r.receivedTime;
+function endsWith(bytes: Uint8Array, suffix: Uint8Array): boolean {
+  if (bytes.length < suffix.length) return false;
+  const off = bytes.length - suffix.length;
+  for (let i = 0; i < suffix.length; i++) if (bytes[off + i] !== suffix[i]) return false;
+  return true;
 }
 
 function comparePos(a: Position, b: Position, forward: boolean): number {

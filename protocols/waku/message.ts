@@ -2,7 +2,7 @@
  * WakuMessage (RFC 14) and its deterministic message hash.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { concat, int64BE } from "../../lib/bytes.ts";
+import { int64BE } from "../../lib/bytes.ts";
 import { type Int64Like, toBigInt, WakuMessageType } from "./proto.ts";
 
 /** A Waku message as RFC 14 defines it; timestamp is Unix nanoseconds. */
@@ -31,23 +31,43 @@ const encoder = new TextEncoder();
  * payload ‖ content topic ‖ meta ‖ timestamp (8 bytes, big-endian).
  */
 export function messageHash(pubsubTopic: string, msg: WakuMessage): Uint8Array {
-  return sha256(concat([
-    encoder.encode(pubsubTopic),
-    msg.payload,
-    encoder.encode(msg.contentTopic),
-    msg.meta ?? new Uint8Array(0),
-    int64BE(msg.timestamp),
-  ]));
+  const h = sha256.create()
+    .update(encoder.encode(pubsubTopic))
+    .update(msg.payload)
+    .update(encoder.encode(msg.contentTopic));
+  if (msg.meta) h.update(msg.meta);
+  return h.update(int64BE(msg.timestamp)).digest();
 }
 
-/** Plain object for protobufjs; unset optional fields stay off the wire. */
+const varintSize = (n: number | bigint) => {
+  let v = BigInt.asUintN(64, BigInt(n));
+  let size = 1;
+  while (v >= 0x80n) (v >>= 7n), size++;
+  return size;
+};
+const zigzag64 = (v: bigint) => BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
+const lenField = (tagBytes: number, len: number) => tagBytes + varintSize(len) + len;
+
+/** The size of encodeWakuMessage(msg), computed without encoding it. */
+export function encodedSize(msg: WakuMessage): number {
+  let size = 0;
+  if (msg.payload.length) size += lenField(1, msg.payload.length);
+  if (msg.contentTopic) size += lenField(1, encoder.encode(msg.contentTopic).length);
+  if (msg.version) size += 1 + varintSize(msg.version);
+  if (msg.timestamp) size += 1 + varintSize(zigzag64(msg.timestamp));
+  if (msg.meta?.length) size += lenField(1, msg.meta.length);
+  if (msg.rateLimitProof?.length) size += lenField(2, msg.rateLimitProof.length);
+  if (msg.ephemeral) size += 3;
+  return size;
+}
+
+/** Plain object for protobufjs. Fields at their default value stay off the wire (proto3). */
 export function toProtoObject(msg: WakuMessage): Record<string, unknown> {
-  const o: Record<string, unknown> = {
-    payload: msg.payload,
-    contentTopic: msg.contentTopic,
-    version: msg.version,
-    timestamp: msg.timestamp.toString(),
-  };
+  const o: Record<string, unknown> = {};
+  if (msg.payload.length) o.payload = msg.payload;
+  if (msg.contentTopic) o.contentTopic = msg.contentTopic;
+  if (msg.version) o.version = msg.version;
+  if (msg.timestamp) o.timestamp = msg.timestamp.toString();
   if (msg.meta?.length) o.meta = msg.meta;
   if (msg.rateLimitProof?.length) o.rateLimitProof = msg.rateLimitProof;
   if (msg.ephemeral) o.ephemeral = true;

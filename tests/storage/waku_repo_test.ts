@@ -2,8 +2,12 @@ import assert from "node:assert/strict";
 import { compareBytes } from "../../lib/bytes.ts";
 import { createMetrics } from "../../lib/metrics.ts";
 import { messageHash, type WakuMessage } from "../../protocols/waku/message.ts";
+import { storeEntryToJson } from "../../protocols/waku/rest_json.ts";
 import { openStore, type Store } from "../../storage/kv.ts";
+import { decodeRecord } from "../../storage/waku_record.ts";
 import {
+  type IndexQuery,
+  type NewMessage,
   type Order,
   type Position,
   type StoredMessage,
@@ -45,6 +49,21 @@ function rec(
   } satisfies StoredMessage;
 }
 
+/** The insert form of a record: with its store entry JSON. */
+const nm = (rec: StoredMessage): NewMessage => ({
+  rec,
+  json: storeEntryToJson(rec.hash, rec.pubsubTopic, rec.message, true),
+});
+const ins = (repo: WakuRepo, recs: StoredMessage[]) => repo.insert(recs.map(nm));
+/** A page, decoded. */
+const pageOf = async (
+  repo: WakuRepo,
+  q: IndexQuery,
+): Promise<{ messages: StoredMessage[]; next?: Position }> => {
+  const p = await repo.page(q);
+  return { messages: p.records.map(decodeRecord), next: p.next };
+};
+
 const timeOf = (r: StoredMessage, order: Order) =>
   order === "timestamp" ? r.message.timestamp : r.receivedTime;
 const byOrder = (order: Order) => (a: StoredMessage, b: StoredMessage) => {
@@ -63,7 +82,7 @@ async function walk(
   const pages: StoredMessage[][] = [];
   let cursor: Position | undefined;
   for (let guard = 0; guard < 10_000; guard++) {
-    const page = await repo.page({ order, contentTopics, cursor, forward, pageSize });
+    const page = await pageOf(repo, { order, contentTopics, cursor, forward, pageSize });
     if (page.messages.length) pages.push(page.messages);
     if (!page.next) break;
     cursor = page.next;
@@ -77,7 +96,7 @@ for (const order of ["timestamp", "received"] as const) {
       const all = Array.from({ length: 1200 }, (_, i) => rec(i));
       // Insert in shuffled batches: the order must come from the keys, not insertion.
       const shuffled = [...all].sort(() => Math.random() - 0.5);
-      for (let i = 0; i < shuffled.length; i += 300) await repo.insert(shuffled.slice(i, i + 300));
+      for (let i = 0; i < shuffled.length; i += 300) await ins(repo, shuffled.slice(i, i + 300));
       const expected = [...all].sort(byOrder(order)).map(hex);
 
       const fwd = await walk(repo, order, true, 37);
@@ -111,7 +130,7 @@ for (const order of ["timestamp", "received"] as const) {
 Deno.test("WakuRepo filters by content topics (merged) and pubsub topic", async () => {
   await withRepo(async (repo) => {
     const a = Array.from({ length: 300 }, (_, i) => rec(i, { ps: i % 2 ? PS : "/waku/2/rs/0/1" }));
-    await repo.insert(a);
+    await ins(repo, a);
     const topics = ["/app/1/topic-0/proto", "/app/1/topic-2/proto"];
     const got = (await walk(repo, "timestamp", true, 25, topics)).flat();
     const want = a.filter((r) => topics.includes(r.message.contentTopic)).sort(
@@ -119,7 +138,7 @@ Deno.test("WakuRepo filters by content topics (merged) and pubsub topic", async 
     );
     assert.deepEqual(got.map(hex), want.map(hex));
 
-    const page = await repo.page({
+    const page = await pageOf(repo, {
       order: "timestamp",
       contentTopics: topics,
       pubsubTopic: PS,
@@ -130,7 +149,7 @@ Deno.test("WakuRepo filters by content topics (merged) and pubsub topic", async 
     assert.deepEqual(page.messages.map(hex), wantPs.map(hex));
     assert.equal(page.next, undefined);
 
-    const byPs = await repo.page({
+    const byPs = await pageOf(repo, {
       order: "timestamp",
       contentTopics: [],
       pubsubTopic: PS,
@@ -147,8 +166,8 @@ Deno.test("WakuRepo filters by content topics (merged) and pubsub topic", async 
 Deno.test("WakuRepo time range is inclusive on both ends and combines with a cursor", async () => {
   await withRepo(async (repo) => {
     const recs = Array.from({ length: 10 }, (_, i) => rec(i, { ts: T0 + BigInt(i) }));
-    await repo.insert(recs);
-    const page = await repo.page({
+    await ins(repo, recs);
+    const page = await pageOf(repo, {
       order: "timestamp",
       contentTopics: [],
       startTime: T0 + 2n,
@@ -157,7 +176,7 @@ Deno.test("WakuRepo time range is inclusive on both ends and combines with a cur
       pageSize: 3,
     });
     assert.deepEqual(page.messages.map((r) => r.message.timestamp), [T0 + 2n, T0 + 3n, T0 + 4n]);
-    const next = await repo.page({
+    const next = await pageOf(repo, {
       order: "timestamp",
       contentTopics: [],
       startTime: T0 + 2n,
@@ -174,16 +193,16 @@ Deno.test("WakuRepo time range is inclusive on both ends and combines with a cur
 Deno.test("WakuRepo stores the same message once, within a batch and across batches", async () => {
   await withRepo(async (repo) => {
     const r = rec(1);
-    assert.deepEqual(await repo.insert([r, { ...r, receivedTime: r.receivedTime + 5n }]), [
+    assert.deepEqual(await ins(repo, [r, { ...r, receivedTime: r.receivedTime + 5n }]), [
       true,
       false,
     ]);
-    assert.deepEqual(await repo.insert([rec(2), { ...r, receivedTime: r.receivedTime + 9n }]), [
+    assert.deepEqual(await ins(repo, [rec(2), { ...r, receivedTime: r.receivedTime + 9n }]), [
       true,
       false,
     ]);
     assert.equal(await repo.count(PS), 2);
-    const all = await repo.page({
+    const all = await pageOf(repo, {
       order: "received",
       contentTopics: [],
       forward: true,
@@ -201,10 +220,10 @@ Deno.test("WakuRepo keeps messages larger than a KV value in a chunked blob", as
   await withRepo(async (repo, store) => {
     const payload = new Uint8Array(150 * 1024).map((_, i) => (i * 7919) & 255);
     const big = rec(7, { payload });
-    assert.deepEqual(await repo.insert([big, rec(8)]), [true, true]);
-    const [got] = await repo.getByHashes([big.hash]);
+    assert.deepEqual(await ins(repo, [big, rec(8)]), [true, true]);
+    const [got] = (await repo.getByHashes([big.hash])).map(decodeRecord);
     assert.deepEqual(got.message.payload, payload);
-    const page = await repo.page({
+    const page = await pageOf(repo, {
       order: "timestamp",
       contentTopics: [],
       forward: true,
@@ -227,10 +246,10 @@ Deno.test("WakuRepo deleteOldest keeps the newest by count and by age, and only 
       (_, i) => rec(i, { ts: T0 + BigInt(i) * 1_000_000_000n }),
     );
     const other = Array.from({ length: 5 }, (_, i) => rec(100 + i, { ps: "/other", ts: T0 }));
-    await repo.insert([...recs, ...other]);
+    await ins(repo, [...recs, ...other]);
     assert.equal(await repo.deleteOldest(PS, { keep: 20, maxDelete: 1000 }), 10);
     assert.equal(await repo.count(PS), 20);
-    const left = await repo.page({
+    const left = await pageOf(repo, {
       order: "timestamp",
       contentTopics: [],
       pubsubTopic: PS,
@@ -252,9 +271,9 @@ Deno.test("WakuRepo deleteOldest keeps the newest by count and by age, and only 
 Deno.test("WakuRepo getByHashes returns the stored ones in (timestamp, hash) order", async () => {
   await withRepo(async (repo) => {
     const recs = Array.from({ length: 15 }, (_, i) => rec(i, { ts: T0 - BigInt(i) }));
-    await repo.insert(recs);
+    await ins(repo, recs);
     const missing = new Uint8Array(32).fill(9);
-    const got = await repo.getByHashes([...recs.map((r) => r.hash), missing]);
+    const got = (await repo.getByHashes([...recs.map((r) => r.hash), missing])).map(decodeRecord);
     assert.deepEqual(got.map(hex), [...recs].sort(byOrder("timestamp")).map(hex));
   });
 });

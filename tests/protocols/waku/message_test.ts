@@ -120,11 +120,11 @@ Deno.test("WakuMessage: ephemeral false, empty meta and empty proof stay off the
   assert.equal("meta" in out, false);
   assert.equal("rateLimitProof" in out, false);
   assert.equal("ephemeral" in out, false);
+  // version 0 is a proto3 default and stays off the wire too.
   assert.deepEqual(Object.keys(toProtoObject(withDefaults)).sort(), [
     "contentTopic",
     "payload",
     "timestamp",
-    "version",
   ]);
 });
 
@@ -446,5 +446,22 @@ Deno.test("fuzz WakuMessage round trip: random valid messages survive encode/dec
   for (let i = 0; i < 2000; i++) {
     const m = randomMessage(rng);
     assert.deepEqual(plain(roundTrip(m)), plain(m), `seed ${seed} iteration ${i}`);
+  }
+});
+
+Deno.test("encodedSize equals the length of encodeWakuMessage for edge values", async () => {
+  const { encodedSize, encodeWakuMessage } = await import("../../../protocols/waku/message.ts");
+  const rng = new Rng(fuzzSeed(0x5123));
+  for (let i = 0; i < 2000; i++) {
+    const msg = {
+      payload: rng.bytes(rng.chance(0.1) ? 20_000 : rng.int(300)),
+      contentTopic: rng.string(40),
+      version: rng.chance(0.5) ? rng.int(200) : rng.int(2 ** 32),
+      timestamp: rng.int64(),
+      meta: rng.chance(0.5) ? rng.bytes(rng.int(65)) : undefined,
+      rateLimitProof: rng.chance(0.2) ? rng.bytes(rng.int(300)) : undefined,
+      ephemeral: rng.chance(0.3),
+    };
+    assert.equal(encodedSize(msg), encodeWakuMessage(msg).length, `seed iteration ${i}`);
   }
 });
