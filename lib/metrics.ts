@@ -24,11 +24,11 @@ interface Metric {
   render(): string;
 }
 
-/** A monotonically increasing count per label set. */
-export class Counter implements Metric {
+/** A number per label set, rendered as one Prometheus metric family. */
+class LabeledValues implements Metric {
   #values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
-  inc(labels: Labels = {}, by = 1): void {
+  constructor(readonly name: string, readonly help: string, private readonly type: string) {}
+  protected change(labels: Labels, by: number): void {
     const key = labelText(labels);
     this.#values.set(key, (this.#values.get(key) ?? 0) + by);
   }
@@ -36,28 +36,30 @@ export class Counter implements Metric {
     return this.#values.get(labelText(labels)) ?? 0;
   }
   render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
     for (const [k, v] of this.#values) lines.push(`${this.name}${k} ${v}`);
+    if (this.#values.size === 0) lines.push(`${this.name} 0`);
     return lines.join("\n");
   }
 }
 
+/** A monotonically increasing count per label set. */
+export class Counter extends LabeledValues {
+  constructor(name: string, help: string) {
+    super(name, help, "counter");
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    this.change(labels, by);
+  }
+}
+
 /** A value that goes up and down. */
-export class Gauge implements Metric {
-  #values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string) {}
+export class Gauge extends LabeledValues {
+  constructor(name: string, help: string) {
+    super(name, help, "gauge");
+  }
   add(by: number, labels: Labels = {}): void {
-    const key = labelText(labels);
-    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
-  }
-  get(labels: Labels = {}): number {
-    return this.#values.get(labelText(labels)) ?? 0;
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
-    for (const [k, v] of this.#values) lines.push(`${this.name}${k} ${v}`);
-    if (this.#values.size === 0) lines.push(`${this.name} 0`);
-    return lines.join("\n");
+    this.change(labels, by);
   }
 }
 

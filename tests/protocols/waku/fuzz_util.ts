@@ -220,3 +220,32 @@ export function floatField(field: number, v: number): number[] {
 }
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** Feeds `count` random byte strings (up to `maxLen` long) to `check`. */
+export function fuzzRandom(
+  defaultSeed: number,
+  count: number,
+  maxLen: number,
+  check: (bytes: Uint8Array, seed: number, i: number) => void,
+): void {
+  const seed = fuzzSeed(defaultSeed);
+  const rng = new Rng(seed);
+  for (let i = 0; i < count; i++) check(rng.bytes(rng.int(maxLen)), seed, i);
+}
+
+/** Feeds `count` valid encodings from `make`, each mutated 1–3 times, to `check`. */
+export function fuzzMutated(
+  defaultSeed: number,
+  count: number,
+  make: (rng: Rng) => Uint8Array,
+  check: (bytes: Uint8Array, seed: number, i: number) => void,
+): void {
+  const seed = fuzzSeed(defaultSeed);
+  const rng = new Rng(seed);
+  for (let i = 0; i < count; i++) {
+    let bytes = make(rng);
+    const rounds = 1 + rng.int(3);
+    for (let r = 0; r < rounds; r++) bytes = mutate(rng, bytes);
+    check(bytes, seed, i);
+  }
+}

@@ -13,10 +13,11 @@ import {
 } from "../../../protocols/waku/message.ts";
 import {
   floatField,
+  fuzzMutated,
+  fuzzRandom,
   fuzzSeed,
   hex,
   lenField,
-  mutate,
   Rng,
   utf8,
   varint,
@@ -424,20 +425,11 @@ function checkDecode(bytes: Uint8Array, seed: number, i: number): void {
 }
 
 Deno.test("fuzz decodeWakuMessage: random bytes return a message or throw SyntaxError/RangeError", () => {
-  const seed = fuzzSeed(0x5eed0001);
-  const rng = new Rng(seed);
-  for (let i = 0; i < 4000; i++) checkDecode(rng.bytes(rng.int(64)), seed, i);
+  fuzzRandom(0x5eed0001, 4000, 64, checkDecode);
 });
 
 Deno.test("fuzz decodeWakuMessage: mutated valid encodings", () => {
-  const seed = fuzzSeed(0x5eed0002);
-  const rng = new Rng(seed);
-  for (let i = 0; i < 5000; i++) {
-    let bytes = encodeWakuMessage(randomMessage(rng));
-    const rounds = 1 + rng.int(3);
-    for (let r = 0; r < rounds; r++) bytes = mutate(rng, bytes);
-    checkDecode(bytes, seed, i);
-  }
+  fuzzMutated(0x5eed0002, 5000, (rng) => encodeWakuMessage(randomMessage(rng)), checkDecode);
 });
 
 Deno.test("fuzz WakuMessage round trip: random valid messages survive encode/decode", () => {

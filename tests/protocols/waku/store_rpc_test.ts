@@ -18,10 +18,11 @@ import {
 } from "../../../protocols/waku/store_rpc.ts";
 import {
   floatField,
+  fuzzMutated,
+  fuzzRandom,
   fuzzSeed,
   hex,
   lenField,
-  mutate,
   Rng,
   utf8,
   varintField,
@@ -440,20 +441,11 @@ function checkDecode(bytes: Uint8Array, seed: number, i: number): void {
 }
 
 Deno.test("fuzz decodeHistoryRPC: random bytes return an RPC or throw SyntaxError/RangeError", () => {
-  const seed = fuzzSeed(0x5eed0101);
-  const rng = new Rng(seed);
-  for (let i = 0; i < 4000; i++) checkDecode(rng.bytes(rng.int(80)), seed, i);
+  fuzzRandom(0x5eed0101, 4000, 80, checkDecode);
 });
 
 Deno.test("fuzz decodeHistoryRPC: mutated valid encodings decode-or-throw and re-encode", () => {
-  const seed = fuzzSeed(0x5eed0102);
-  const rng = new Rng(seed);
-  for (let i = 0; i < 5000; i++) {
-    let bytes = encodeHistoryRPC(randomRpc(rng));
-    const rounds = 1 + rng.int(3);
-    for (let r = 0; r < rounds; r++) bytes = mutate(rng, bytes);
-    checkDecode(bytes, seed, i);
-  }
+  fuzzMutated(0x5eed0102, 5000, (rng) => encodeHistoryRPC(randomRpc(rng)), checkDecode);
 });
 
 Deno.test("fuzz HistoryRPC round trip: random valid RPCs survive encode/decode", () => {
