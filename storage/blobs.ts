@@ -67,7 +67,7 @@ export async function readBlob(
   return bytes;
 }
 
-/** Adds the deletes of a blob's chunks to an atomic. */
-export function deleteBlob(op: Deno.AtomicOperation, prefix: Deno.KvKey, size: number): void {
-  for (let i = 0; i < chunkCount(size); i++) op.delete([...prefix, i]);
+/** The keys of a blob's chunks, e.g. to delete them in the owner's atomic. */
+export function blobKeys(prefix: Deno.KvKey, size: number): Deno.KvKey[] {
+  return Array.from({ length: chunkCount(size) }, (_, i) => [...prefix, i]);
 }

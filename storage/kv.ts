@@ -8,7 +8,10 @@ import type { Metrics } from "../lib/metrics.ts";
 export interface KvLimits {
   maxChecks: number;
   maxMutations: number;
+  /** Total size of a commit's mutations (keys and values). */
   maxBytes: number;
+  /** Total size of the keys a commit names (mutations and checks). */
+  maxKeyBytes: number;
 }
 
 /** Largest value we write in one KV entry; KV's own limit is 65,536 bytes. */
@@ -35,7 +38,12 @@ export async function openStore(path: string | undefined, metrics: Metrics): Pro
   return {
     kv,
     metrics,
-    limits: { maxChecks: remote ? 10 : 100, maxMutations: 1000, maxBytes: 800 * 1024 },
+    limits: {
+      maxChecks: remote ? 10 : 100,
+      maxMutations: 1000,
+      maxBytes: 800 * 1024,
+      maxKeyBytes: 80 * 1024,
+    },
   };
 }
 
@@ -66,3 +74,65 @@ export async function commit(
     }
   }
 }
+
+/** What one item adds to an atomic commit. */
+export interface CommitCost {
+  mutations: number;
+  checks: number;
+  /** Keys and values of the mutations. */
+  bytes: number;
+  /** Keys of the mutations and checks. */
+  keyBytes: number;
+}
+
+/**
+ * Splits items into runs that each fit one atomic commit under `limits`
+ * (an item too big alone still gets a run of its own). `cost(item, i, run)`
+ * may depend on what the run holds already, e.g. a counter key shared by
+ * several items.
+ */
+export function chunkForCommit<T>(
+  items: readonly T[],
+  limits: KvLimits,
+  cost: (item: T, run: readonly T[]) => CommitCost,
+): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let sum = { mutations: 0, checks: 0, bytes: 0, keyBytes: 0 };
+  for (const item of items) {
+    let c = cost(item, run);
+    const fits = sum.mutations + c.mutations <= limits.maxMutations &&
+      sum.checks + c.checks <= limits.maxChecks &&
+      sum.bytes + c.bytes <= limits.maxBytes && sum.keyBytes + c.keyBytes <= limits.maxKeyBytes;
+    if (!fits && run.length > 0) {
+      runs.push(run);
+      run = [];
+      sum = { mutations: 0, checks: 0, bytes: 0, keyBytes: 0 };
+      c = cost(item, run);
+    }
+    run.push(item);
+    sum = {
+      mutations: sum.mutations + c.mutations,
+      checks: sum.checks + c.checks,
+      bytes: sum.bytes + c.bytes,
+      keyBytes: sum.keyBytes + c.keyBytes,
+    };
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/** An upper bound of a KV key's encoded size. */
+export function keySize(key: Deno.KvKey): number {
+  let n = 0;
+  for (const part of key) {
+    n += typeof part === "string"
+      ? encoder.encode(part).length + 2
+      : part instanceof Uint8Array
+      ? part.length + 2
+      : 10;
+  }
+  return n;
+}
+
+const encoder = new TextEncoder();

@@ -25,8 +25,8 @@
  * touched). Lookups by hash read "h" and then the (small) "q" backlog, so
  * they are exact at every moment.
  */
-import { blobSets, deleteBlob, readBlob } from "./blobs.ts";
-import { commit, MAX_VALUE_BYTES, type Store } from "./kv.ts";
+import { blobKeys, blobSets, readBlob } from "./blobs.ts";
+import { chunkForCommit, commit, keySize, MAX_VALUE_BYTES, type Store } from "./kv.ts";
 import {
   decodeRecord,
   encodeRecord,
@@ -97,21 +97,40 @@ const encoder = new TextEncoder();
 
 interface Prepared {
   m: NewMessage;
-  value: Uint8Array;
+  /** Every key the publish commit sets for this message, with its value. */
+  sets: [Deno.KvKey, Uint8Array][];
   /** Payload bytes kept in a chunked blob, when the record is too big inline. */
   blob?: Uint8Array;
+  /** What the sets add to a commit's mutation size (keys and values). */
   bytes: number;
+  /** What the sets and the dedup check add to a commit's key size. */
+  keyBytes: number;
 }
 
 function prepare(m: NewMessage): Prepared {
   let value = encodeRecord(m.rec, m.json);
-  if (value.length <= MAX_VALUE_BYTES) return { m, value, bytes: value.length * 3 + 300 };
-  value = encodeRecord(m.rec, m.json, true);
-  const blob = m.rec.message.payload;
-  return { m, value, blob, bytes: value.length * 3 + 300 + blob.length };
+  let blob: Uint8Array | undefined;
+  if (value.length > MAX_VALUE_BYTES) {
+    value = encodeRecord(m.rec, m.json, true);
+    blob = m.rec.message.payload;
+  }
+  const sets = messageKeys(m.rec, value);
+  sets.push([[P, "q", m.rec.receivedTime, m.rec.hash], sets[3][1]]);
+  let bytes = 0, keys = keySize(sets[0][0]); // the check names the "t" key
+  for (const [k, v] of sets) {
+    const kb = keySize(k);
+    keys += kb;
+    bytes += kb + v.length + 16;
+  }
+  if (blob) {
+    const chunks = Math.ceil(blob.length / MAX_VALUE_BYTES);
+    bytes += blob.length + 64 * chunks;
+    keys += 64 * chunks;
+  }
+  return { m, sets, blob, bytes, keyBytes: keys };
 }
 
-/** The keys of a message other than "h" and "q", with their values. */
+/** The keys of a message other than "h" and "q", with their values ("t" first). */
 function messageKeys(rec: StoredMessage, value: Uint8Array): [Deno.KvKey, Uint8Array][] {
   const { hash, pubsubTopic: ps, receivedTime: rt } = rec;
   const { timestamp: ts, contentTopic: ct } = rec.message;
@@ -148,26 +167,22 @@ export class WakuRepo {
       seen.add(id);
       todo.push({ i, p: prepare(msgs[i]) });
     }
-    const { maxChecks, maxMutations, maxBytes } = this.store.limits;
-    let start = 0;
-    while (start < todo.length) {
-      // Take as many messages as fit one commit.
-      let end = start, mutations = 0, bytes = 0;
-      const topics = new Set<string>();
-      while (end < todo.length && end - start < maxChecks) {
-        const p = todo[end].p;
-        const m = 6 + (p.blob ? Math.ceil(p.blob.length / MAX_VALUE_BYTES) : 0) +
-          (topics.has(p.m.rec.pubsubTopic) ? 0 : 1);
-        if (end > start && (mutations + m > maxMutations || bytes + p.bytes > maxBytes)) break;
-        mutations += m;
-        bytes += p.bytes;
-        topics.add(p.m.rec.pubsubTopic);
-        end++;
-      }
-      const chunk = todo.slice(start, end);
-      const stored = await this.#commitNew(chunk.map((c) => c.p));
-      chunk.forEach((c, k) => result[c.i] = stored[k]);
-      start = end;
+    const runs = chunkForCommit(todo, this.store.limits, ({ p }, run) => {
+      // The run's first message on a pubsub topic adds that topic's counter.
+      const counter = run.some((r) => r.p.m.rec.pubsubTopic === p.m.rec.pubsubTopic)
+        ? 0
+        : keySize([P, "n", p.m.rec.pubsubTopic]);
+      const blobChunks = p.blob ? Math.ceil(p.blob.length / MAX_VALUE_BYTES) : 0;
+      return {
+        mutations: p.sets.length + blobChunks + (counter ? 1 : 0),
+        checks: 1,
+        bytes: p.bytes + counter + 24,
+        keyBytes: p.keyBytes + counter,
+      };
+    });
+    for (const run of runs) {
+      const stored = await this.#commitNew(run.map((c) => c.p));
+      run.forEach((c, k) => result[c.i] = stored[k]);
     }
     return result;
   }
@@ -191,10 +206,8 @@ export class WakuRepo {
         const counts = new Map<string, bigint>();
         for (const { p } of pending) {
           const { rec } = p.m;
-          const keys = messageKeys(rec, p.value);
-          op.check({ key: keys[0][0], versionstamp: null });
-          for (const [k, v] of keys) op.set(k, v);
-          op.set([P, "q", rec.receivedTime, rec.hash], keys[3][1]);
+          op.check({ key: p.sets[0][0], versionstamp: null });
+          for (const [k, v] of p.sets) op.set(k, v);
           if (inlineBlob(p)) {
             for (const [k, v] of blobSets(blobPrefix(rec.hash), p.blob!)) op.set(k, v);
           }
@@ -222,6 +235,12 @@ export class WakuRepo {
       parts.push(this.store.kv.getMany<T[]>(keys.slice(i, i + 10)));
     }
     return (await Promise.all(parts)).flat();
+  }
+
+  /** Whether any message waits for the hash index. */
+  async hasPending(): Promise<boolean> {
+    for await (const _ of this.store.kv.list({ prefix: [P, "q"] }, { limit: 1 })) return true;
+    return false;
   }
 
   /** Where each message sits, by hash (undefined if not stored): the index, then the backlog. */
@@ -452,25 +471,30 @@ export class WakuRepo {
       if (!old && victims.length >= excess) break;
       victims.push(e);
     }
+    const doomed = victims.map((e) => {
+      const rec = decodeRecord(e.value);
+      const keys: Deno.KvKey[] = messageKeys(rec, e.value).map(([k]) => k);
+      keys.push([P, "q", rec.receivedTime, rec.hash], hashKey(rec.hash));
+      keys.push(...blobKeys(blobPrefix(rec.hash), recordBlobSize(e.value)));
+      return { entry: e, keys };
+    });
+    const counter = [P, "n", pubsubTopic];
+    const runs = chunkForCommit(doomed, this.store.limits, (d, run) => {
+      const keyBytes = d.keys.reduce((n, k) => n + keySize(k), keySize(d.entry.key)) +
+        (run.length ? 0 : keySize(counter));
+      return { mutations: d.keys.length + 1, checks: 1, bytes: keyBytes + 24, keyBytes };
+    });
     let deleted = 0;
-    const per = Math.min(this.store.limits.maxChecks, 100);
-    for (let i = 0; i < victims.length; i += per) {
-      const chunk = victims.slice(i, i + per);
+    for (const run of runs) {
       const res = await commit(this.store, "waku", (op) => {
-        for (const e of chunk) {
-          const rec = decodeRecord(e.value);
-          op.check(e);
-          for (const [k] of messageKeys(rec, e.value)) op.delete(k);
-          op.delete([P, "q", rec.receivedTime, rec.hash]);
-          op.delete(hashKey(rec.hash));
-          if (recordTag(e.value) === TAG_BLOB) {
-            deleteBlob(op, blobPrefix(rec.hash), recordBlobSize(e.value));
-          }
+        for (const d of run) {
+          op.check(d.entry);
+          for (const k of d.keys) op.delete(k);
         }
-        op.sum([P, "n", pubsubTopic], U64 - BigInt(chunk.length));
+        op.sum(counter, U64 - BigInt(run.length));
       });
       if (!res.ok) break; // another run got there first; the next pass picks up from the new state
-      deleted += chunk.length;
+      deleted += run.length;
     }
     return deleted;
   }

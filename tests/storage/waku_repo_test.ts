@@ -277,3 +277,38 @@ Deno.test("WakuRepo getByHashes returns the stored ones in (timestamp, hash) ord
     assert.deepEqual(got.map(hex), [...recs].sort(byOrder("timestamp")).map(hex));
   });
 });
+
+Deno.test("WakuRepo commits batches of messages with the longest topics within KV's commit size", async () => {
+  await withRepo(async (repo) => {
+    const ps = "/" + "p".repeat(511);
+    const recs = Array.from(
+      { length: 250 },
+      (_, i) => rec(i, { ps, ct: "/" + "c".repeat(500) + (i % 10) }),
+    );
+    assert.deepEqual(await ins(repo, recs), recs.map(() => true));
+    assert.equal(await repo.count(ps), 250);
+    const all = await pageOf(repo, {
+      order: "timestamp",
+      contentTopics: [],
+      pubsubTopic: ps,
+      forward: true,
+      pageSize: 100,
+    });
+    assert.equal(all.messages.length, 100);
+  });
+});
+
+Deno.test("WakuRepo retention deletes long-topic messages in commits within KV's limits", async () => {
+  await withRepo(async (repo, store) => {
+    const ps = "/" + "p".repeat(511);
+    const recs = Array.from(
+      { length: 250 },
+      (_, i) => rec(i, { ps, ct: "/" + "c".repeat(500) + (i % 10) }),
+    );
+    await ins(repo, recs);
+    assert.equal(await repo.deleteOldest(ps, { keep: 0, maxDelete: 1000 }), 250);
+    const left = [];
+    for await (const e of store.kv.list({ prefix: ["waku"] })) left.push(e.key);
+    assert.deepEqual(left, [["waku", "n", ps]]);
+  });
+});
