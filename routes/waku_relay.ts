@@ -20,6 +20,7 @@ import {
   BulkBody,
   BulkItem,
   LiveQuery,
+  MAX_BULK_MESSAGES,
   PubsubTopicParam,
   RelayMessage,
   Topic,
@@ -226,6 +227,11 @@ function parseNdjson(text: string): z.infer<typeof BulkItem>[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (!line) continue;
+    if (out.length === MAX_BULK_MESSAGES) {
+      throw new HttpError(400, "Bad Request", {
+        detail: `At most ${MAX_BULK_MESSAGES} messages per request`,
+      });
+    }
     let json: unknown;
     try {
       json = parseJsonExact(line);

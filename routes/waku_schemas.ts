@@ -72,7 +72,13 @@ export function toWakuMessage(m: z.infer<typeof RelayMessage>): WakuMessage {
 
 /** One item of a bulk publish: a relay message plus its pubsub topic. */
 export const BulkItem = RelayMessage.extend({ pubsubTopic: Topic.optional() }).openapi("BulkItem");
-export const BulkBody = z.array(BulkItem).openapi("BulkBody");
+/** Most messages one bulk request may carry. */
+export const MAX_BULK_MESSAGES = 100_000;
+export const BulkBody = z.array(BulkItem).max(
+  MAX_BULK_MESSAGES,
+  `at most ${MAX_BULK_MESSAGES} messages per request`,
+)
+  .openapi("BulkBody");
 
 export const PubsubTopicParam = z.object({
   pubsubTopic: Topic.openapi({

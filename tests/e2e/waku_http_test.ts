@@ -506,3 +506,17 @@ Deno.test("e2e: CORS is off by default and answers configured origins", async ()
     assert.match(pre.headers.get("access-control-allow-headers") ?? "", /Authorization/i);
   });
 });
+
+Deno.test("e2e: a bulk request carries at most 100,000 messages", async () => {
+  await withGateway({}, async (gw) => {
+    const line = JSON.stringify({ payload: "", contentTopic: CT });
+    const res = await fetch(`${gw.url}/relay/v1/bulk?pubsubTopic=${topicPath(PS)}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-ndjson" },
+      body: (line + "\n").repeat(100_001),
+    });
+    const body = await problem(res, 400);
+    assert.match(body.detail as string, /100000 messages/);
+    assert.deepEqual((await (await fetch(`${gw.url}/store/v3/messages`)).json()).messages, []);
+  });
+});
