@@ -160,14 +160,14 @@ export class WakuRepo {
   async insert(msgs: readonly NewMessage[]): Promise<boolean[]> {
     const result = new Array<boolean>(msgs.length).fill(false);
     const seen = new Set<string>();
-    const todo: { i: number; p: Prepared }[] = [];
+    const fresh: { i: number; p: Prepared }[] = [];
     for (let i = 0; i < msgs.length; i++) {
       const id = msgs[i].rec.hash.toHex();
       if (seen.has(id)) continue;
       seen.add(id);
-      todo.push({ i, p: prepare(msgs[i]) });
+      fresh.push({ i, p: prepare(msgs[i]) });
     }
-    const runs = chunkForCommit(todo, this.store.limits, ({ p }, run) => {
+    const runs = chunkForCommit(fresh, this.store.limits, ({ p }, run) => {
       // The run's first message on a pubsub topic adds that topic's counter.
       const counter = run.some((r) => r.p.m.rec.pubsubTopic === p.m.rec.pubsubTopic)
         ? 0

@@ -249,3 +249,20 @@ export function fuzzMutated(
     check(bytes, seed, i);
   }
 }
+
+/** Checks that `count` random valid values from `make` survive `roundTrip` unchanged. */
+export function fuzzRoundTrip<T>(
+  defaultSeed: number,
+  count: number,
+  make: (rng: Rng) => T,
+  roundTrip: (value: T) => T,
+  plain: (value: T) => unknown,
+  equal: (actual: unknown, expected: unknown, message: string) => void,
+): void {
+  const seed = fuzzSeed(defaultSeed);
+  const rng = new Rng(seed);
+  for (let i = 0; i < count; i++) {
+    const value = make(rng);
+    equal(plain(roundTrip(value)), plain(value), `seed ${seed} iteration ${i}`);
+  }
+}

@@ -15,6 +15,7 @@ import {
   floatField,
   fuzzMutated,
   fuzzRandom,
+  fuzzRoundTrip,
   fuzzSeed,
   hex,
   lenField,
@@ -433,12 +434,7 @@ Deno.test("fuzz decodeWakuMessage: mutated valid encodings", () => {
 });
 
 Deno.test("fuzz WakuMessage round trip: random valid messages survive encode/decode", () => {
-  const seed = fuzzSeed(0x5eed0003);
-  const rng = new Rng(seed);
-  for (let i = 0; i < 2000; i++) {
-    const m = randomMessage(rng);
-    assert.deepEqual(plain(roundTrip(m)), plain(m), `seed ${seed} iteration ${i}`);
-  }
+  fuzzRoundTrip(0x5eed0003, 2000, randomMessage, roundTrip, plain, assert.deepEqual);
 });
 
 Deno.test("encodedSize equals the length of encodeWakuMessage for edge values", async () => {

@@ -20,7 +20,7 @@ import {
   floatField,
   fuzzMutated,
   fuzzRandom,
-  fuzzSeed,
+  fuzzRoundTrip,
   hex,
   lenField,
   Rng,
@@ -449,10 +449,5 @@ Deno.test("fuzz decodeHistoryRPC: mutated valid encodings decode-or-throw and re
 });
 
 Deno.test("fuzz HistoryRPC round trip: random valid RPCs survive encode/decode", () => {
-  const seed = fuzzSeed(0x5eed0103);
-  const rng = new Rng(seed);
-  for (let i = 0; i < 2000; i++) {
-    const rpc = randomRpc(rng);
-    assert.deepEqual(plain(roundTrip(rpc)), plain(rpc), `seed ${seed} iteration ${i}`);
-  }
+  fuzzRoundTrip(0x5eed0103, 2000, randomRpc, roundTrip, plain, assert.deepEqual);
 });
