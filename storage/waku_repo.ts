@@ -26,6 +26,7 @@
  * they are exact at every moment.
  */
 import { blobKeys, blobSets, readBlob } from "./blobs.ts";
+import { mergePage, type Position, type Scanned, type ScanRange } from "./index_scan.ts";
 import { chunkForCommit, commit, keySize, MAX_VALUE_BYTES, type Store } from "./kv.ts";
 import {
   decodeRecord,
@@ -42,6 +43,7 @@ import { compareBytes } from "../lib/bytes.ts";
 import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
 
 export type { StoredMessage } from "./waku_record.ts";
+export type { Position } from "./index_scan.ts";
 
 /** A message to store with its store entry JSON (rendered once, also sent live). */
 export interface NewMessage {
@@ -52,25 +54,13 @@ export interface NewMessage {
 /** Which time a query orders by: the message's timestamp (v3) or our receive time (beta2). */
 export type Order = "timestamp" | "received";
 
-/** A position in an order: a message's time and hash. */
-export interface Position {
-  time: bigint;
-  hash: Uint8Array;
-}
-
-/** One page request against an index. */
-export interface IndexQuery {
+/** One page request against the indexes. */
+export interface IndexQuery extends ScanRange {
   order: Order;
   /** Empty = every content topic. */
   contentTopics: string[];
   /** Only with order "timestamp". */
   pubsubTopic?: string;
-  /** Inclusive bounds on the order's time, in ns. */
-  startTime?: bigint;
-  endTime?: bigint;
-  /** Exclusive: the page starts after (forward) or before (backward) this position. */
-  cursor?: Position;
-  forward: boolean;
   pageSize: number;
 }
 
@@ -324,34 +314,18 @@ export class WakuRepo {
    * MAX_SCAN entries read. Pages are always oldest→newest.
    */
   async page(q: IndexQuery): Promise<IndexPage> {
-    const bases = this.#bases(q);
     const suffix = q.contentTopics.length > 0 && q.pubsubTopic !== undefined
       ? encoder.encode(`"pubsubTopic":${JSON.stringify(q.pubsubTopic)}}`)
       : undefined;
-    const want = q.pageSize + 1;
-    const streams = bases.map((base) => this.#scan(base, q, suffix ? undefined : want));
-    const heads = await Promise.all(streams.map((s) => s.next()));
-    const out: Scanned[] = [];
-    let scanned = 0;
-    let capped: Position | undefined;
-    while (out.length < want) {
-      let best = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i];
-        if (h.done) continue;
-        const b = heads[best] as IteratorYieldResult<Scanned> | undefined;
-        if (!b || comparePos(h.value.pos, b.value.pos, q.forward) < 0) best = i;
-      }
-      if (best === -1) break;
-      const s = (heads[best] as IteratorYieldResult<Scanned>).value;
-      heads[best] = await streams[best].next();
-      if (!suffix || endsWith(recordJson(s.value), suffix)) out.push(s);
-      if (++scanned >= MAX_SCAN && out.length < want) {
-        capped = s.pos;
-        break;
-      }
-    }
-    await Promise.all(streams.map((s) => s.return?.(undefined)));
+    const keep = suffix && ((s: Scanned) => endsWith(recordJson(s.value), suffix));
+    const { entries: out, capped } = await mergePage(
+      this.store.kv,
+      this.#bases(q),
+      q,
+      q.pageSize + 1,
+      MAX_SCAN,
+      keep,
+    );
     const more = capped === undefined && out.length > q.pageSize;
     if (more) out.length = q.pageSize;
     if (!q.forward) out.reverse();
@@ -370,42 +344,6 @@ export class WakuRepo {
     }
     if (q.contentTopics.length) return q.contentTopics.map((ct) => [P, "tc", ct]);
     return q.pubsubTopic !== undefined ? [[P, "tp", q.pubsubTopic]] : [[P, "t"]];
-  }
-
-  /** Iterates one index range in query order. */
-  async *#scan(base: Deno.KvKey, q: IndexQuery, limit?: number): AsyncGenerator<Scanned> {
-    if (q.startTime !== undefined && q.endTime !== undefined && q.startTime > q.endTime) return;
-    const n = base.length;
-    // Lower bound (inclusive) and upper bound (exclusive) as keys.
-    let lower: Deno.KvKey | undefined = q.startTime !== undefined
-      ? [...base, q.startTime]
-      : undefined;
-    let upper: Deno.KvKey | undefined = q.endTime !== undefined
-      ? [...base, q.endTime + 1n]
-      : undefined;
-    const c = q.cursor;
-    if (c && q.forward && (q.startTime === undefined || c.time >= q.startTime)) {
-      lower = [...base, c.time, c.hash, new Uint8Array(0)]; // just after the cursor's key
-    }
-    if (c && !q.forward && (q.endTime === undefined || c.time <= q.endTime)) {
-      upper = [...base, c.time, c.hash];
-    }
-    const selector: Deno.KvListSelector = lower && upper
-      ? { start: lower, end: upper }
-      : lower
-      ? { prefix: base, start: lower }
-      : upper
-      ? { prefix: base, end: upper }
-      : { prefix: base };
-    const batchSize = Math.min(limit ?? 500, 500);
-    const iter = this.store.kv.list<Uint8Array>(selector, {
-      reverse: !q.forward,
-      limit,
-      batchSize,
-    });
-    for await (const e of iter) {
-      yield { pos: { time: e.key[n] as bigint, hash: e.key[n + 1] as Uint8Array }, value: e.value };
-    }
   }
 
   /**
@@ -500,19 +438,9 @@ export class WakuRepo {
   }
 }
 
-interface Scanned {
-  pos: Position;
-  value: Uint8Array;
-}
-
 function endsWith(bytes: Uint8Array, suffix: Uint8Array): boolean {
   if (bytes.length < suffix.length) return false;
   const off = bytes.length - suffix.length;
   for (let i = 0; i < suffix.length; i++) if (bytes[off + i] !== suffix[i]) return false;
   return true;
-}
-
-function comparePos(a: Position, b: Position, forward: boolean): number {
-  const c = a.time < b.time ? -1 : a.time > b.time ? 1 : compareBytes(a.hash, b.hash);
-  return forward ? c : -c;
 }
