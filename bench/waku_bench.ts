@@ -44,6 +44,7 @@ import {
 } from "../storage/waku_record.ts";
 import { INDEX_BATCH, WakuRepo } from "../storage/waku_repo.ts";
 import { compareBytes } from "../lib/bytes.ts";
+import { GATEWAY_PERMISSIONS } from "../tests/helpers.ts";
 import os from "node:os";
 import process from "node:process";
 
@@ -342,6 +343,70 @@ async function concurrently(
   return { done, seconds: (performance.now() - t0) / 1000, timedOut };
 }
 
+/** The Result of `ops` operations in `seconds`, with the latencies collected in `lat`. */
+function result(
+  ops: number,
+  seconds: number,
+  lat: Latencies,
+  errors: number,
+  note?: string,
+): Result {
+  return { ops, seconds, rate: ops / seconds, p50: lat.pct(50), p99: lat.pct(99), errors, note };
+}
+
+interface MeasureOptions<T> {
+  /** Whether a call went right; false counts an error (warm-up calls run it but do not count). */
+  ok?: (value: T, k: number) => boolean;
+  /** What to log for each of the first 3 errors. */
+  explain?: (value: T) => string;
+  /** Warm-up call k is call(warmAt + k); by default the indices after the timed ones. */
+  warmAt?: number;
+  /** Run the warm-up before the CPU measurement starts instead of inside it. */
+  cpuAfterWarmUp?: boolean;
+  note?: (run: { done: number; timedOut: boolean }) => string | undefined;
+}
+
+/**
+ * One measured phase on `conc` concurrent loops: `warm` untimed calls (JIT, connection pool),
+ * then calls k = 0..total-1, each phase bounded by `maxSeconds`. `call(k)` does the untimed
+ * preparation of call k and returns the part whose latency is recorded. CPU is measured as
+ * withCpu(target, ...) does.
+ */
+async function measure<T>(
+  target: Target | undefined,
+  conc: number,
+  warm: number,
+  total: number,
+  maxSeconds: number,
+  call: (k: number) => () => Promise<T>,
+  opts: MeasureOptions<T> = {},
+): Promise<Result> {
+  const { ok = () => true, warmAt = total } = opts;
+  const warmUp = async () => {
+    if (warm === 0) return;
+    await concurrently(conc, warm, maxSeconds, async (k) => {
+      ok(await call(warmAt + k)(), warmAt + k);
+    });
+  };
+  if (opts.cpuAfterWarmUp) await warmUp();
+  return await withCpu(target, async () => {
+    if (!opts.cpuAfterWarmUp) await warmUp();
+    const lat = new Latencies();
+    let errors = 0;
+    const run = await concurrently(conc, total, maxSeconds, async (k) => {
+      const timed = call(k);
+      const t0 = performance.now();
+      const value = await timed();
+      lat.add(performance.now() - t0);
+      if (!ok(value, k)) {
+        errors++;
+        if (opts.explain && errors <= 3) console.error(opts.explain(value));
+      }
+    });
+    return result(run.done, run.seconds, lat, errors, opts.note?.(run));
+  });
+}
+
 const fmtRate = (r: number) =>
   !Number.isFinite(r) ? "–" : r >= 100 ? Math.round(r).toLocaleString("en-US") : r.toFixed(1);
 const fmtMs = (ms?: number) =>
@@ -352,6 +417,7 @@ const fmtN = (n: number) =>
     : n >= 1e3 && n % 1e3 === 0
     ? `${n / 1e3}k`
     : n.toLocaleString("en-US");
+const clients = (n: number) => `${n} client${n > 1 ? "s" : ""}`;
 const log = (s: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
 // ---------------------------------------------------------------------------------------------
@@ -391,10 +457,7 @@ async function startTarget(kvPath: string, inProcess: boolean): Promise<Target> 
   const child = new Deno.Command(exec, {
     args: [
       "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
+      ...GATEWAY_PERMISSIONS,
       new URL(import.meta.url).pathname,
       "--serve",
       kvPath,
@@ -477,6 +540,25 @@ async function withCpu<T extends Result>(target: Target | undefined, fn: () => P
 // ---------------------------------------------------------------------------------------------
 // Gateway workloads over HTTP.
 
+/** POSTs a JSON body; `timeoutMs` undefined = no time limit. */
+function postJson(url: string, body: string, timeoutMs?: number): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    signal: timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs),
+  });
+}
+
+/** POST /relay/v1/messages/{pubsubTopic of m} with `body`. */
+function postMessage(t: Target, m: Msg, body: string): Promise<Response> {
+  return postJson(
+    `${t.url}/relay/v1/messages/${encodeURIComponent(m.pubsubTopic)}`,
+    body,
+    60_000,
+  );
+}
+
 /** Bulk-publishes messages [from, to) in JSON arrays of `batch`, `inflight` requests at a time. */
 function httpBulk(
   t: Target,
@@ -495,12 +577,7 @@ function httpBulk(
       for (let i = lo; i < hi; i++) items.push(relayJson(msgAt(i), true));
       const body = `[${items.join(",")}]`;
       const t0 = performance.now();
-      const res = await fetch(`${t.url}/relay/v1/bulk`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body,
-        signal: AbortSignal.timeout(120_000),
-      });
+      const res = await postJson(`${t.url}/relay/v1/bulk`, body, 120_000);
       const text = await res.text();
       lat.add(performance.now() - t0);
       if (res.status !== 200) {
@@ -517,54 +594,34 @@ function httpBulk(
       }
     });
     const ops = Math.min(to - from, run.done * o.bulkBatch);
-    return {
+    return result(
       ops,
-      seconds: run.seconds,
-      rate: ops / run.seconds,
-      p50: lat.pct(50),
-      p99: lat.pct(99),
+      run.seconds,
+      lat,
       errors,
-      note: run.timedOut ? "stopped at time limit" : undefined,
-    };
+      run.timedOut ? "stopped at time limit" : undefined,
+    );
   });
 }
 
 /** `publishers` concurrent clients publish messages [from, to) one per request. */
-async function httpSingles(t: Target, from: number, to: number, o: Options): Promise<Result> {
+function httpSingles(t: Target, from: number, to: number, o: Options): Promise<Result> {
   const post = async (i: number) => {
     const m = msgAt(i);
-    const res = await fetch(`${t.url}/relay/v1/messages/${encodeURIComponent(m.pubsubTopic)}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: relayJson(m, false),
-      signal: AbortSignal.timeout(60_000),
-    });
+    const res = await postMessage(t, m, relayJson(m, false));
     const text = await res.text();
     return res.status === 200 && text.includes(hashAt(i).toHex());
   };
-  // Warm-up (stored, not timed): JIT, connection pool.
+  // Warm-up (stored, not timed, not in the CPU figures): messages [from, from + warm).
   const warm = Math.min(2000, Math.floor((to - from) / 10));
-  await concurrently(o.publishers, warm, o.phaseSeconds, (k) => post(from + k).then(() => {}));
-  from += warm;
-  return await withCpu(t, async () => {
-    const lat = new Latencies();
-    let errors = 0;
-    const run = await concurrently(o.publishers, to - from, o.phaseSeconds, async (k) => {
-      const t0 = performance.now();
-      const ok = await post(from + k);
-      lat.add(performance.now() - t0);
-      if (!ok) errors++;
-    });
-    return {
-      ops: run.done,
-      seconds: run.seconds,
-      rate: run.done / run.seconds,
-      p50: lat.pct(50),
-      p99: lat.pct(99),
-      errors,
-      note: `${o.publishers} publishers, ${fmtN(run.done)} msgs after ${fmtN(warm)} warm-up` +
-        (run.timedOut ? "; stopped at time limit" : ""),
-    };
+  const first = from + warm;
+  return measure(t, o.publishers, warm, to - first, o.phaseSeconds, (k) => () => post(first + k), {
+    ok: (stored) => stored,
+    warmAt: -warm,
+    cpuAfterWarmUp: true,
+    note: (run) =>
+      `${o.publishers} publishers, ${fmtN(run.done)} msgs after ${fmtN(warm)} warm-up` +
+      (run.timedOut ? "; stopped at time limit" : ""),
   });
 }
 
@@ -599,15 +656,7 @@ async function httpSinglesPaced(
           return;
         }
         const m = msgAt(from + k);
-        const res = await fetch(
-          `${t.url}/relay/v1/messages/${encodeURIComponent(m.pubsubTopic)}`,
-          {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: relayJson(m, false),
-            signal: AbortSignal.timeout(60_000),
-          },
-        );
+        const res = await postMessage(t, m, relayJson(m, false));
         await res.text();
         lat.add(performance.now() - due);
         sent[k] = 1;
@@ -616,26 +665,20 @@ async function httpSinglesPaced(
       }
     }));
     const seconds = (performance.now() - start) / 1000;
-    return {
-      ops: done,
+    return result(
+      done,
       seconds,
-      rate: done / seconds,
-      p50: lat.pct(50),
-      p99: lat.pct(99),
+      lat,
       errors,
-      note: `offered ${fmtRate(rate)}/s for ${o.pacedSeconds} s by ${o.publishers} publishers` +
+      `offered ${fmtRate(rate)}/s for ${o.pacedSeconds} s by ${o.publishers} publishers` +
         (timedOut ? "; stopped at time limit" : ""),
-    };
+    );
   });
   const missing: number[] = [];
   sent.forEach((v, k) => v || missing.push(from + k));
   for (let i = 0; i < missing.length; i += o.bulkBatch) {
     const body = `[${missing.slice(i, i + o.bulkBatch).map((j) => relayJson(msgAt(j), true))}]`;
-    const res = await fetch(`${t.url}/relay/v1/bulk`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body,
-    });
+    const res = await postJson(`${t.url}/relay/v1/bulk`, body);
     await res.text();
   }
   return r;
@@ -645,55 +688,25 @@ async function httpSinglesPaced(
  * The HTTP path without storage, at the single-publish concurrency: GET /health, or
  * POST /relay/v1/messages of ephemeral messages (validated, hashed, sent live, not stored).
  */
-async function httpFloor(
+function httpFloor(
   t: Target,
   what: "bare" | "health" | "ephemeral",
   o: Options,
 ): Promise<Result> {
   const req = (k: number) => {
     if (what === "bare") {
-      return fetch(t.bareUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: relayJson(msgAt(1_000_000_000 + k), false),
-        signal: AbortSignal.timeout(60_000),
-      });
+      return postJson(t.bareUrl, relayJson(msgAt(1_000_000_000 + k), false), 60_000);
     }
     if (what === "health") return fetch(`${t.url}/health`, { signal: AbortSignal.timeout(60_000) });
     const m = msgAt(1_000_000_000 + k);
-    return fetch(`${t.url}/relay/v1/messages/${encodeURIComponent(m.pubsubTopic)}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: relayJson(m, false).slice(0, -1) + `,"ephemeral":true}`,
-      signal: AbortSignal.timeout(60_000),
-    });
+    return postMessage(t, m, relayJson(m, false).slice(0, -1) + `,"ephemeral":true}`);
   };
   const total = Math.max(1000, o.singles), warm = Math.min(2000, total / 10);
-  await concurrently(
-    o.publishers,
-    warm,
-    o.phaseSeconds,
-    (k) => req(total + k).then((r) => r.text()).then(() => {}),
-  );
-  return await withCpu(t, async () => {
-    const lat = new Latencies();
-    let errors = 0;
-    const run = await concurrently(o.publishers, total, o.phaseSeconds, async (k) => {
-      const t0 = performance.now();
-      const res = await req(k);
-      await res.text();
-      lat.add(performance.now() - t0);
-      if (res.status !== 200) errors++;
-    });
-    return {
-      ops: run.done,
-      seconds: run.seconds,
-      rate: run.done / run.seconds,
-      p50: lat.pct(50),
-      p99: lat.pct(99),
-      errors,
-    };
-  });
+  return measure(t, o.publishers, warm, total, o.phaseSeconds, (k) => async () => {
+    const res = await req(k);
+    await res.text();
+    return res.status;
+  }, { ok: (status) => status === 200, cpuAfterWarmUp: true });
 }
 
 /** Random positions for page queries: message indices with a full page after them. */
@@ -722,17 +735,18 @@ function httpPages(
   // Precompute cursors and the expected first message of each page (untimed).
   const cursors = pos.map((i) => "0x" + hashAt(i).toHex());
   const firsts = pos.map((i, k) => hashAt(filtered ? nextOnTopic(i, cts[k]) : i + 1).toHex());
-  let errors = 0;
-  const query = async (k: number, lat?: Latencies) => {
+  const query = (k: number) => {
     let url = `${t.url}/store/v3/messages?pageSize=100&includeData=true&cursor=${cursors[k]}`;
     if (filtered) url += `&contentTopics=${encodeURIComponent(cts[k])}`;
-    const t0 = performance.now();
-    const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
-    const text = await res.text();
-    lat?.add(performance.now() - t0);
-    // The page must start right after the cursor: check every page's first hash, and
-    // fully parse every 10th page.
-    let ok = res.status === 200 &&
+    return async () => {
+      const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+      return { url, status: res.status, text: await res.text() };
+    };
+  };
+  // The page must start right after the cursor: check every page's first hash, and
+  // fully parse every 10th page.
+  const ok = ({ status, text }: { status: number; text: string }, k: number) => {
+    let ok = status === 200 &&
       text.indexOf(`"messageHash":"0x${firsts[k]}"`) === text.indexOf(`"messageHash"`);
     if (ok && k % 10 === 0) {
       const page = JSON.parse(text) as {
@@ -742,24 +756,12 @@ function httpPages(
       ok = page.messages.length === 100 && page.paginationCursor !== undefined &&
         (!filtered || page.messages.every((m) => m.message.contentTopic === cts[k]));
     }
-    if (!ok && lat) {
-      errors++;
-      if (errors <= 3) console.error(`query: bad page for ${url}: ${text.slice(0, 300)}`);
-    }
+    return ok;
   };
-  return withCpu(t, async () => {
-    await concurrently(conc, warm, o.phaseSeconds, (k) => query(total + k));
-    const lat = new Latencies();
-    const run = await concurrently(conc, total, o.phaseSeconds, (k) => query(k, lat));
-    return {
-      ops: run.done,
-      seconds: run.seconds,
-      rate: run.done / run.seconds,
-      p50: lat.pct(50),
-      p99: lat.pct(99),
-      errors,
-      note: run.timedOut ? "stopped at time limit" : undefined,
-    };
+  return measure(t, conc, warm, total, o.phaseSeconds, query, {
+    ok,
+    explain: ({ url, text }) => `query: bad page for ${url}: ${text.slice(0, 300)}`,
+    note: (run) => run.timedOut ? "stopped at time limit" : undefined,
   });
 }
 
@@ -912,7 +914,7 @@ async function rawIngest(
 }
 
 /** Raw `kv.list` pages of 100 from random start keys at the same store size. */
-async function rawPages(
+function rawPages(
   kv: Deno.Kv,
   prefix: Deno.KvKey,
   stored: number,
@@ -921,32 +923,31 @@ async function rawPages(
 ): Promise<Result> {
   const total = o.queryPages, warm = Math.min(200, total);
   const pos = positions(total + warm, stored, 3);
-  let errors = 0;
-  const list = async (k: number, lat?: Latencies) => {
+  const list = (k: number) => {
     const start = [...prefix, BASE_TS + BigInt(pos[k]) * 1000n];
-    const t0 = performance.now();
-    let n = 0;
-    for await (const _ of kv.list({ prefix, start }, { limit: 100, batchSize: 100 })) n++;
-    lat?.add(performance.now() - t0);
-    if (n !== 100 && lat) errors++;
-  };
-  return await withCpu(undefined, async () => {
-    await concurrently(conc, warm, o.phaseSeconds, (k) => list(total + k));
-    const lat = new Latencies();
-    const run = await concurrently(conc, total, o.phaseSeconds, (k) => list(k, lat));
-    return {
-      ops: run.done,
-      seconds: run.seconds,
-      rate: run.done / run.seconds,
-      p50: lat.pct(50),
-      p99: lat.pct(99),
-      errors,
+    return async () => {
+      let n = 0;
+      for await (const _ of kv.list({ prefix, start }, { limit: 100, batchSize: 100 })) n++;
+      return n;
     };
-  });
+  };
+  return measure(undefined, conc, warm, total, o.phaseSeconds, list, { ok: (n) => n === 100 });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Breakdown ladders: one layer added per row.
+
+/** The gateway's service over the KV file at `path`, in this process (no HTTP). */
+async function openService(path: string) {
+  const metrics = createMetrics();
+  const store = await openStore(path, metrics);
+  const svc = new WakuService(new WakuRepo(store), new LiveHub(new LocalNotifier(), metrics), {
+    maxMessageBytes: 150 * 1024,
+    retention: parseRetention(""),
+    retentionIntervalMs: 60_000,
+  });
+  return { store, svc };
+}
 
 /** Ingest of messages [0, n) into fresh stores, from raw KV up to the service. */
 async function ingestLadder(dir: string, n: number, o: Options, settleAll: () => Promise<void>) {
@@ -993,13 +994,7 @@ async function ingestLadder(dir: string, n: number, o: Options, settleAll: () =>
   log(`breakdown: WakuService.publishMany`);
   await settleAll();
   const path = `${dir}/lsvc.kv`;
-  const metrics = createMetrics();
-  const store = await openStore(path, metrics);
-  const svc = new WakuService(new WakuRepo(store), new LiveHub(new LocalNotifier(), metrics), {
-    maxMessageBytes: 150 * 1024,
-    retention: parseRetention(""),
-    retentionIntervalMs: 60_000,
-  });
+  const { store, svc } = await openService(path);
   try {
     let ms = 0;
     const c0 = cpuSelf(), w0 = performance.now(), b0 = bytesWritten();
@@ -1045,22 +1040,9 @@ async function ingestLadder(dir: string, n: number, o: Options, settleAll: () =>
     if (o.singles > 0) {
       // Then concurrent single publishes on the same store: the group commit without HTTP.
       log(`breakdown: ${o.publishers} concurrent WakuService.publish callers`);
-      singles = await withCpu(undefined, async () => {
-        const lat = new Latencies();
-        const run = await concurrently(o.publishers, o.singles, o.phaseSeconds, async (k) => {
-          const m = msgAt(n + k);
-          const t0 = performance.now();
-          await svc.publish(svc.validate({ pubsubTopic: m.pubsubTopic, message: m.message }));
-          lat.add(performance.now() - t0);
-        });
-        return {
-          ops: run.done,
-          seconds: run.seconds,
-          rate: run.done / run.seconds,
-          p50: lat.pct(50),
-          p99: lat.pct(99),
-          errors: 0,
-        };
+      singles = await measure(undefined, o.publishers, 0, o.singles, o.phaseSeconds, (k) => {
+        const m = msgAt(n + k);
+        return () => svc.publish(svc.validate({ pubsubTopic: m.pubsubTopic, message: m.message }));
       });
     }
   } finally {
@@ -1078,38 +1060,16 @@ async function ingestLadder(dir: string, n: number, o: Options, settleAll: () =>
  */
 async function queryLadder(kvPath: string, stored: number, o: Options, conc: number) {
   const rows: { label: string; r: Result }[] = [];
-  const metrics = createMetrics();
-  const store = await openStore(kvPath, metrics);
-  const svc = new WakuService(new WakuRepo(store), new LiveHub(new LocalNotifier(), metrics), {
-    maxMessageBytes: 150 * 1024,
-    retention: parseRetention(""),
-    retentionIntervalMs: 60_000,
-  });
+  const { store, svc } = await openService(kvPath);
   const total = o.queryPages, warm = Math.min(200, total);
   const pos = positions(total + warm, stored, 1);
   const hashes = pos.map(hashAt);
   const metas = pos.map((i) => metaAt(i));
-  const measure = async (fn: (k: number) => Promise<number>): Promise<Result> => {
-    let errors = 0;
-    return await withCpu(undefined, async () => {
-      await concurrently(conc, warm, o.phaseSeconds, (k) => fn(total + k).then());
-      const lat = new Latencies();
-      const run = await concurrently(conc, total, o.phaseSeconds, async (k) => {
-        const t0 = performance.now();
-        const n = await fn(k);
-        lat.add(performance.now() - t0);
-        if (n !== 100) errors++;
-      });
-      return {
-        ops: run.done,
-        seconds: run.seconds,
-        rate: run.done / run.seconds,
-        p50: lat.pct(50),
-        p99: lat.pct(99),
-        errors,
-      };
+  /** Pages of 100 fetched by `fn(k)`, which returns how many entries it got. */
+  const pages = (fn: (k: number) => Promise<number>) =>
+    measure(undefined, conc, warm, total, o.phaseSeconds, (k) => () => fn(k), {
+      ok: (n) => n === 100,
     });
-  };
   const listAfter = async (k: number, limit: number) => {
     let n = 0;
     const start = ["waku", "t", metas[k].timestamp, hashes[k], new Uint8Array(0)];
@@ -1122,12 +1082,12 @@ async function queryLadder(kvPath: string, stored: number, o: Options, conc: num
     log(`breakdown: raw list of 100 on the gateway's "t" index at ${fmtN(stored)}, ${conc}`);
     rows.push({
       label: 'raw KV list of 100 on the gateway\'s ["waku","t"] index (JSON records)',
-      r: await measure((k) => listAfter(k, 100)),
+      r: await pages((k) => listAfter(k, 100)),
     });
     log(`breakdown: + cursor lookup`);
     rows.push({
       label: '+ cursor lookup (get ["waku","h",hash]) and list of 101, as WakuRepo does',
-      r: await measure(async (k) => {
+      r: await pages(async (k) => {
         await store.kv.get(["waku", "h", hashes[k]]);
         return Math.min(100, await listAfter(k, 101));
       }),
@@ -1135,7 +1095,7 @@ async function queryLadder(kvPath: string, stored: number, o: Options, conc: num
     log(`breakdown: WakuService.storeQuery`);
     rows.push({
       label: "WakuService.storeQuery in-process",
-      r: await measure(async (k) => {
+      r: await pages(async (k) => {
         const page = await svc.storeQuery({
           contentTopics: [],
           hashes: [],
@@ -1415,12 +1375,12 @@ async function main() {
           const q = await httpPages(target, stored, o, filtered, conc);
           log(`  gateway ${fmtRate(q.rate)} pages/s, p50 ${fmtMs(q.p50)} p99 ${fmtMs(q.p99)} ms`);
           rows.push({
-            measurement: `Page queries, 100/page${
-              filtered ? ", contentTopics filter" : ""
-            }, ${conc} client${conc > 1 ? "s" : ""}`,
+            measurement: `Page queries, 100/page${filtered ? ", contentTopics filter" : ""}, ${
+              clients(conc)
+            }`,
             size: fmtN(stored),
             gateway: q,
-            baselineLabel: `raw KV \`list\` of 100, ${conc} client${conc > 1 ? "s" : ""}`,
+            baselineLabel: `raw KV \`list\` of 100, ${clients(conc)}`,
             target: {
               ratio: 0.7,
               p99: 10,
@@ -1508,7 +1468,7 @@ async function main() {
         await settleAll();
         const ladder = await queryLadder(gwPath, stored, o, conc);
         // the real thing, for the last rung
-        const name = `Page queries, 100/page, ${conc} client${conc > 1 ? "s" : ""}`;
+        const name = `Page queries, 100/page, ${clients(conc)}`;
         const http = rows.find((r) => r.measurement === name && r.size === fmtN(last));
         if (http) {
           ladder.push({ label: "+ HTTP: GET /store/v3/messages (main table)", r: http.gateway });
@@ -1601,7 +1561,7 @@ async function main() {
     report.push(
       "",
       `Query breakdown at ${fmtN(o.sizes[o.sizes.length - 1])}+ stored messages (the gateway's ` +
-        `KV file), pages of 100 from random cursors, ${conc} client${conc > 1 ? "s" : ""}:`,
+        `KV file), pages of 100 from random cursors, ${clients(conc)}:`,
       "",
       ladderTable("Query layer", "pages/s", ladder),
     );

@@ -46,10 +46,13 @@ export interface GatewayProcess {
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
+/** The permissions `deno task start` gives the gateway (see deno.json). */
+export const GATEWAY_PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
+
 /** Starts `deno run main.ts` with the given env and waits for its ready line. */
 export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"],
+    args: ["run", ...GATEWAY_PERMISSIONS, "main.ts"],
     cwd: ROOT,
     env: { SYNCGATE_PORT: "0", SYNCGATE_LOG: "warn", ...env },
     stdout: "piped",

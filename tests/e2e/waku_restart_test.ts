@@ -3,7 +3,14 @@
  * restart and a crash (SIGKILL right after the answers).
  */
 import assert from "node:assert/strict";
-import { b64, postJson, spawnGateway, tempDir, topicPath } from "../helpers.ts";
+import {
+  b64,
+  GATEWAY_PERMISSIONS,
+  postJson,
+  spawnGateway,
+  tempDir,
+  topicPath,
+} from "../helpers.ts";
 
 const PS = "/waku/2/rs/0/0";
 
@@ -89,10 +96,7 @@ Deno.test("e2e: invalid configuration stops the gateway at start with a message 
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
+      ...GATEWAY_PERMISSIONS,
       "main.ts",
       "--port",
       "99999",

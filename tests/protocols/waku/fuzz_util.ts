@@ -266,3 +266,25 @@ export function fuzzRoundTrip<T>(
     equal(plain(roundTrip(value)), plain(value), `seed ${seed} iteration ${i}`);
   }
 }
+
+/** A comparable view of a WakuMessage: bytes as hex, absent optionals absent. */
+export function plainMessage(m: {
+  payload: Uint8Array;
+  contentTopic: string;
+  version: number;
+  timestamp: bigint;
+  meta?: Uint8Array;
+  rateLimitProof?: Uint8Array;
+  ephemeral?: boolean;
+}): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    payload: hex(m.payload),
+    contentTopic: m.contentTopic,
+    version: m.version,
+    timestamp: m.timestamp,
+  };
+  if (m.meta !== undefined) o.meta = hex(m.meta);
+  if (m.rateLimitProof !== undefined) o.rateLimitProof = hex(m.rateLimitProof);
+  if (m.ephemeral !== undefined) o.ephemeral = m.ephemeral;
+  return o;
+}

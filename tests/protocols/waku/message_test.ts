@@ -19,6 +19,7 @@ import {
   fuzzSeed,
   hex,
   lenField,
+  plainMessage,
   Rng,
   utf8,
   varint,
@@ -29,19 +30,7 @@ import {
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
 
-/** A comparable view of a message: bytes as hex, absent optionals absent. */
-function plain(m: WakuMessage): Record<string, unknown> {
-  const o: Record<string, unknown> = {
-    payload: hex(m.payload),
-    contentTopic: m.contentTopic,
-    version: m.version,
-    timestamp: m.timestamp,
-  };
-  if (m.meta !== undefined) o.meta = hex(m.meta);
-  if (m.rateLimitProof !== undefined) o.rateLimitProof = hex(m.rateLimitProof);
-  if (m.ephemeral !== undefined) o.ephemeral = m.ephemeral;
-  return o;
-}
+const plain = plainMessage;
 
 function roundTrip(m: WakuMessage): WakuMessage {
   return decodeWakuMessage(encodeWakuMessage(m));

@@ -23,6 +23,7 @@ import {
   fuzzRoundTrip,
   hex,
   lenField,
+  plainMessage,
   Rng,
   utf8,
   varintField,
@@ -31,18 +32,7 @@ import {
 
 // ------------------------------------------------------------------- helpers
 
-function plainMsg(m: WakuMessage): Record<string, unknown> {
-  const o: Record<string, unknown> = {
-    payload: hex(m.payload),
-    contentTopic: m.contentTopic,
-    version: m.version,
-    timestamp: m.timestamp,
-  };
-  if (m.meta !== undefined) o.meta = hex(m.meta);
-  if (m.rateLimitProof !== undefined) o.rateLimitProof = hex(m.rateLimitProof);
-  if (m.ephemeral !== undefined) o.ephemeral = m.ephemeral;
-  return o;
-}
+const plainMsg = plainMessage;
 
 function plainPaging(p: PagingInfo | undefined): unknown {
   if (!p) return undefined;
