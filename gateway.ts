@@ -35,6 +35,7 @@ export async function startGateway(
     maxMessageBytes: config.waku.maxMessageBytes,
     retention: config.waku.retention,
     retentionIntervalMs: config.waku.retentionIntervalMs,
+    log,
   });
   const deps: AppDeps = { config, store, metrics, log, hub, waku };
   const app = createApp(deps);

@@ -945,6 +945,7 @@ async function openService(path: string) {
     maxMessageBytes: 150 * 1024,
     retention: parseRetention(""),
     retentionIntervalMs: 60_000,
+    log: createLogger("warn"),
   });
   return { store, svc };
 }

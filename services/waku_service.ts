@@ -4,6 +4,7 @@
  * pushes live messages to subscribers, and applies retention in the background.
  */
 import { HttpError } from "../error.ts";
+import type { Logger } from "../lib/log.ts";
 import { utf8Length } from "../lib/bytes.ts";
 import { encodedSize, isInt64, messageHash, type WakuMessage } from "../protocols/waku/message.ts";
 import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
@@ -28,6 +29,8 @@ export interface WakuServiceOptions {
   maxMessageBytes: number;
   retention: RetentionPolicy;
   retentionIntervalMs: number;
+  /** Where background failures are reported. */
+  log: Logger;
   /** Unix time in ns; injectable for tests. */
   now?: () => bigint;
 }
@@ -274,12 +277,16 @@ export class WakuService implements Service {
   /** Starts the hash indexer, and the retention timer if any topic has limits. */
   start(): void {
     this.#indexTimer = setInterval(() => {
-      this.indexPending().catch((e) => console.error("Waku hash indexing failed:", e));
+      this.indexPending().catch((e) =>
+        this.opts.log.error("Waku hash indexing failed", { error: e })
+      );
     }, 200);
     const r = this.opts.retention;
     if (r.topics.size === 0 && !r.fallback) return;
     this.#timer = setInterval(() => {
-      this.applyRetention().catch((e) => console.error("Waku retention failed:", e));
+      this.applyRetention().catch((e) =>
+        this.opts.log.error("Waku retention failed", { error: e })
+      );
     }, this.opts.retentionIntervalMs);
   }
 
