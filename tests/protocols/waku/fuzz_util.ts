@@ -7,6 +7,8 @@
  * Set FUZZ_SEED=<uint32> to replay or vary a run; otherwise fixed seeds are used.
  */
 
+import type { WakuMessage } from "../../../protocols/waku/message.ts";
+
 /** mulberry32: a tiny 32-bit PRNG with good enough spread for fuzzing. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -268,15 +270,7 @@ export function fuzzRoundTrip<T>(
 }
 
 /** A comparable view of a WakuMessage: bytes as hex, absent optionals absent. */
-export function plainMessage(m: {
-  payload: Uint8Array;
-  contentTopic: string;
-  version: number;
-  timestamp: bigint;
-  meta?: Uint8Array;
-  rateLimitProof?: Uint8Array;
-  ephemeral?: boolean;
-}): Record<string, unknown> {
+export function plainMessage(m: WakuMessage): Record<string, unknown> {
   const o: Record<string, unknown> = {
     payload: hex(m.payload),
     contentTopic: m.contentTopic,
