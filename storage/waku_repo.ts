@@ -25,7 +25,7 @@
  * touched). Lookups by hash read "h" and then the (small) "q" backlog, so
  * they are exact at every moment.
  */
-import { blobKeys, blobSets, readBlob } from "./blobs.ts";
+import { blobKeys, blobSets, readBlob, writeBlob } from "./blobs.ts";
 import { mergePage, type Position, type Scanned, type ScanRange } from "./index_scan.ts";
 import { chunkForCommit, commit, keySize, MAX_VALUE_BYTES, type Store } from "./kv.ts";
 import {
@@ -185,9 +185,7 @@ export class WakuRepo {
     for (const p of chunk) {
       if (p.blob && !inlineBlob(p)) {
         // Content-addressed by hash: rewriting an existing blob writes the same bytes.
-        for (const [k, v] of blobSets(blobPrefix(p.m.rec.hash), p.blob)) {
-          await commit(this.store, "waku", (op) => op.set(k, v));
-        }
+        await writeBlob(this.store, blobPrefix(p.m.rec.hash), p.blob);
       }
     }
     let pending = chunk.map((p, k) => ({ p, k }));
@@ -377,13 +375,6 @@ export class WakuRepo {
       if (!res.ok) throw new Error("Hash index commit failed");
     }
     return backlog.length;
-  }
-
-  /** Entries waiting for the hash index. */
-  async pendingCount(): Promise<number> {
-    let n = 0;
-    for await (const _ of this.store.kv.list({ prefix: [P, "q"] }, { batchSize: 1000 })) n++;
-    return n;
   }
 
   /**

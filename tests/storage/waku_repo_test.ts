@@ -312,3 +312,38 @@ Deno.test("WakuRepo retention deletes long-topic messages in commits within KV's
     assert.deepEqual(left, [["waku", "n", ps]]);
   });
 });
+
+Deno.test("WakuRepo hash lookups are exact before and after the background indexer moves the backlog", async () => {
+  await withRepo(async (repo, store) => {
+    const recs = Array.from({ length: 30 }, (_, i) => rec(i));
+    await ins(repo, recs);
+    assert.equal(await repo.hasPending(), true);
+    const want = (r: StoredMessage) => ({
+      timestamp: r.message.timestamp,
+      receivedTime: r.receivedTime,
+    });
+    assert.deepEqual(await repo.locate(recs[7].hash), want(recs[7]), "found in the backlog");
+    assert.equal(await repo.indexPending(), 30);
+    assert.equal(await repo.hasPending(), false);
+    assert.deepEqual(
+      await repo.locateMany(recs.map((r) => r.hash)),
+      recs.map(want),
+      "found in the index",
+    );
+    let indexed = 0;
+    for await (const _ of store.kv.list({ prefix: ["waku", "h"] })) indexed++;
+    assert.equal(indexed, 30);
+    assert.equal(await repo.locate(new Uint8Array(32).fill(1)), undefined);
+  });
+});
+
+Deno.test("WakuRepo writes a payload larger than half a commit as its own blob commits first", async () => {
+  await withRepo(async (repo) => {
+    const payload = new Uint8Array(600 * 1024).map((_, i) => (i * 31) & 255);
+    const big = rec(3, { payload });
+    assert.deepEqual(await ins(repo, [big, rec(4)]), [true, true]);
+    assert.deepEqual(await ins(repo, [big]), [false], "the same message again is a duplicate");
+    const [got] = (await repo.getByHashes([big.hash])).map(decodeRecord);
+    assert.deepEqual(got.message.payload, payload);
+  });
+});
