@@ -12,6 +12,8 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** Whether lines at this level are written: lets hot paths skip building their fields. */
+  enabled(level: Exclude<Level, "silent">): boolean;
 }
 
 /** Creates a logger that drops lines below `level`. */
@@ -26,5 +28,11 @@ export function createLogger(level: Level): Logger {
       );
       (l === "error" || l === "warn" ? console.error : console.log)(line);
     };
-  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    enabled: (l) => RANK[l] >= RANK[level],
+  };
 }

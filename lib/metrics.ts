@@ -9,8 +9,9 @@ type Labels = Record<string, string>;
 const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 const labelCache = new Map<string, string>();
 const labelText = (labels: Labels) => {
-  // The same few label sets recur on every request: render each once.
-  const id = Object.entries(labels).flat().join("\u0000");
+  // The same few label sets recur on every request: render each once, keyed cheaply.
+  let id = "";
+  for (const k in labels) id += k + "\u0000" + labels[k] + "\u0000";
   let text = labelCache.get(id);
   if (text === undefined) {
     const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`);

@@ -4,14 +4,13 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HttpError } from "../error.ts";
 import { toHex0x } from "../lib/bytes.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { decodeWakuMessage } from "../protocols/waku/message.ts";
 import { parseJsonExact } from "../protocols/waku/rest_json.ts";
 import { isAuthorized, tokenMatches, unauthorized } from "../middleware/auth.ts";
+import { limitBody } from "../middleware/body_limit.ts";
 import type { LiveEvent, LiveHub } from "../services/live_hub.ts";
 import { type Publication, WAKU_CHANNEL, type WakuService } from "../services/waku_service.ts";
 import { defineRoute, parse, validationError } from "./define.ts";
@@ -100,7 +99,7 @@ export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
       "stored; all are durable when this answers. Give messages timestamps to make retries idempotent.",
     query: z.object({ pubsubTopic: Topic.optional() }),
     body: { schema: BulkBody, raw: ["application/x-ndjson"] },
-    middleware: [bodyLimit({ maxSize: deps.bulkBodyLimit, onError: tooLarge(deps.bulkBodyLimit) })],
+    middleware: [limitBody(deps.bulkBodyLimit)],
     responses: {
       200: { description: "Published", content: { "application/json": { schema: BulkResult } } },
     },
@@ -241,13 +240,4 @@ function parseNdjson(text: string): z.infer<typeof BulkItem>[] {
     out.push(parse(BulkItem, json, `line[${i + 1}]`));
   }
   return out;
-}
-
-/** The 413 a body limit answers. */
-export function tooLarge(limit: number) {
-  return (_c: Context): never => {
-    throw new HttpError(413, "Content Too Large", {
-      detail: `Request body exceeds ${limit} bytes`,
-    });
-  };
 }

@@ -3,7 +3,7 @@
  * requests and document them in /openapi.json.
  */
 import { z } from "@hono/zod-openapi";
-import { fromBase64, fromHex0x } from "../lib/bytes.ts";
+import { fromBase64, fromHex0x, utf8Length } from "../lib/bytes.ts";
 import type { WakuMessage } from "../protocols/waku/message.ts";
 import { MAX_QUERY_TOPICS, MAX_TOPIC_BYTES } from "../protocols/waku/store_rpc.ts";
 
@@ -30,7 +30,7 @@ const int64 = z.union([
   return b;
 });
 
-const topicBytes = (max: number) => (s: string) => new TextEncoder().encode(s).length <= max;
+const topicBytes = (max: number) => (s: string) => utf8Length(s) <= max;
 
 /** A topic, as a path segment or field. */
 export const Topic = z.string().min(1, "must not be empty").refine(

@@ -31,6 +31,10 @@ Deno.test("e2e: publish then query returns nwaku's shapes; duplicates are stored
     const a = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, msg);
     assert.equal(a.status, 200);
     assert.match(a.body.messageHash as string, /^0x[0-9a-f]{64}$/);
+    assert.match(a.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+    assert.equal(a.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(a.headers.get("x-frame-options"), "DENY");
+    assert.equal(a.headers.get("cross-origin-resource-policy"), "same-origin");
     const again = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, msg);
     assert.equal(again.body.messageHash, a.body.messageHash);
 
@@ -233,6 +237,24 @@ Deno.test("e2e: bad input gets problem+json 4xx", async () => {
       413,
     );
     assert.match(tooBig.detail as string, /exceeds/);
+    // A body without a Content-Length (chunked) is counted as it streams.
+    const chunk = new TextEncoder().encode("A".repeat(64 * 1024));
+    let sent = 0;
+    const streamed = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        if (sent++ < 40) ctrl.enqueue(chunk);
+        else ctrl.close();
+      },
+    });
+    const tooBigChunked = await problem(
+      await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: streamed,
+      }),
+      413,
+    );
+    assert.match(tooBigChunked.detail as string, /exceeds/);
     await problem(await fetch(`${gw.url}/nope`), 404);
 
     // Nothing bad was stored.
