@@ -168,11 +168,6 @@ export class WakuService implements Service {
 
   /** Store v3 (nwaku REST) query: order (timestamp, hash); pages oldest→newest. */
   async storeQuery(q: StoreQuery): Promise<StorePage> {
-    // Hash lookups read the hash index; first let the indexer take in the backlog, so the
-    // repository's exact fallback scan only meets what arrived meanwhile.
-    if ((q.hashes.length > 0 || q.cursor) && await this.repo.hasPending()) {
-      await this.indexPending();
-    }
     if (q.hashes.length > 0) return { records: await this.repo.getByHashes(q.hashes) };
     let cursor;
     if (q.cursor) {
@@ -206,7 +201,6 @@ export class WakuService implements Service {
       throw new HttpError(400, "Bad Request", { detail: (e as Error).message });
     }
     let cursor;
-    if (plan.cursor && await this.repo.hasPending()) await this.indexPending();
     if (plan.cursor) {
       const at = await this.repo.locate(plan.cursor);
       if (!at) throw unknownCursor(plan.cursor);

@@ -75,6 +75,18 @@ export async function commit(
   }
 }
 
+/** Reads any number of keys (KV's getMany takes at most 10 per call), in order. */
+export async function getMany<T>(
+  store: Store,
+  keys: readonly Deno.KvKey[],
+): Promise<Deno.KvEntryMaybe<T>[]> {
+  const parts: Promise<Deno.KvEntryMaybe<T>[]>[] = [];
+  for (let i = 0; i < keys.length; i += 10) {
+    parts.push(store.kv.getMany<T[]>(keys.slice(i, i + 10)));
+  }
+  return (await Promise.all(parts)).flat();
+}
+
 /** What one item adds to an atomic commit. */
 export interface CommitCost {
   mutations: number;

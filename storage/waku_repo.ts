@@ -8,26 +8,20 @@
  * | ["waku","tc",contentTopic,ts,hash]   | record: v3 by content topic                    |
  * | ["waku","r",receivedTime,hash]       | timestamp (8 bytes): store 2.0.0-beta2 order   |
  * | ["waku","rc",contentTopic,recv,hash] | timestamp: beta2 by content topic              |
- * | ["waku","q",receivedTime,hash]       | timestamp: not yet in the hash index           |
- * | ["waku","h",hash]                    | timestamp ‖ receivedTime (16 bytes)            |
+ * | ["waku","q",…], ["waku","h",…]       | the hash index: waku_hash_index.ts             |
  * | ["waku","n",pubsubTopic]             | Deno.KvU64: messages stored on the topic       |
  * | ["waku","b",hash,i]                  | payload chunk i of a message too big inline    |
  *
  * Times are bigint ns and hashes 32 raw bytes, so KV's key order is the
- * store's order, (time, hash). A message's keys (all but "h") are written in
- * one atomic commit, guarded by a check that its "t" key is new: the "t" key
- * is fixed by the message's content, so that check is the dedup.
- *
- * The hash index "h" is not written on the publish path: a key placed by a
- * random hash costs several times a time-ordered one in KV's B-tree.
- * Instead each message leaves a "q" entry, and indexPending() moves a batch
- * of them into "h" in hash order (neighbouring keys, so far fewer pages
- * touched). Lookups by hash read "h" and then the (small) "q" backlog, so
- * they are exact at every moment.
+ * store's order, (time, hash). A message's keys (with its hash-index backlog
+ * entry "q") are written in one atomic commit, guarded by a check that its
+ * "t" key is new: the "t" key is fixed by the message's content, so that
+ * check is the dedup.
  */
 import { blobKeys, blobSets, readBlob, writeBlob } from "./blobs.ts";
 import { mergePage, type Position, type Scanned, type ScanRange } from "./index_scan.ts";
-import { chunkForCommit, commit, keySize, MAX_VALUE_BYTES, type Store } from "./kv.ts";
+import { chunkForCommit, commit, getMany, keySize, MAX_VALUE_BYTES, type Store } from "./kv.ts";
+import { HashIndex, hashIndexKeys, type Located, pendingEntry } from "./waku_hash_index.ts";
 import {
   decodeRecord,
   encodeRecord,
@@ -44,6 +38,8 @@ import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
 
 export type { StoredMessage } from "./waku_record.ts";
 export type { Position } from "./index_scan.ts";
+export type { Located } from "./waku_hash_index.ts";
+export { INDEX_BATCH } from "./waku_hash_index.ts";
 
 /** A message to store with its store entry JSON (rendered once, also sent live). */
 export interface NewMessage {
@@ -70,16 +66,8 @@ export interface IndexPage {
   next?: Position;
 }
 
-/** Where a stored message sits in both orders. */
-export interface Located {
-  timestamp: bigint;
-  receivedTime: bigint;
-}
-
 /** Most index entries one page request reads before it returns what it has. */
 export const MAX_SCAN = 5000;
-/** Most pending entries one indexPending() call moves into the hash index. */
-export const INDEX_BATCH = 100_000;
 
 const P = "waku";
 const U64 = 1n << 64n;
@@ -105,7 +93,7 @@ function prepare(m: NewMessage): Prepared {
     blob = m.rec.message.payload;
   }
   const sets = messageKeys(m.rec, value);
-  sets.push([[P, "q", m.rec.receivedTime, m.rec.hash], sets[3][1]]);
+  sets.push(pendingEntry(m.rec.hash, located(m.rec)));
   let bytes = 0, keys = keySize(sets[0][0]); // the check names the "t" key
   for (const [k, v] of sets) {
     const kb = keySize(k);
@@ -120,7 +108,12 @@ function prepare(m: NewMessage): Prepared {
   return { m, sets, blob, bytes, keyBytes: keys };
 }
 
-/** The keys of a message other than "h" and "q", with their values ("t" first). */
+const located = (rec: StoredMessage): Located => ({
+  timestamp: rec.message.timestamp,
+  receivedTime: rec.receivedTime,
+});
+
+/** The keys of a message other than the hash index's, with their values ("t" first). */
 function messageKeys(rec: StoredMessage, value: Uint8Array): [Deno.KvKey, Uint8Array][] {
   const { hash, pubsubTopic: ps, receivedTime: rt } = rec;
   const { timestamp: ts, contentTopic: ct } = rec.message;
@@ -135,12 +128,15 @@ function messageKeys(rec: StoredMessage, value: Uint8Array): [Deno.KvKey, Uint8A
 }
 
 const tKey = (ts: bigint, hash: Uint8Array): Deno.KvKey => [P, "t", ts, hash];
-const hashKey = (hash: Uint8Array): Deno.KvKey => [P, "h", hash];
 const blobPrefix = (hash: Uint8Array): Deno.KvKey => [P, "b", hash];
 
 /** Repository of Waku messages over one KV store. */
 export class WakuRepo {
-  constructor(readonly store: Store) {}
+  readonly #hashes: HashIndex;
+
+  constructor(readonly store: Store) {
+    this.#hashes = new HashIndex(store);
+  }
 
   /**
    * Stores messages; returns, per input, whether it was new. The same hash
@@ -180,15 +176,34 @@ export class WakuRepo {
   /** Commits a chunk; on a dedup conflict, drops the ones already stored and retries. */
   async #commitNew(chunk: Prepared[]): Promise<boolean[]> {
     const stored = chunk.map(() => true);
-    const inlineBlob = (p: Prepared) =>
-      p.blob !== undefined && p.bytes <= this.store.limits.maxBytes / 2;
     for (const p of chunk) {
-      if (p.blob && !inlineBlob(p)) {
+      if (p.blob && !this.#inlineBlob(p)) {
         // Content-addressed by hash: rewriting an existing blob writes the same bytes.
         await writeBlob(this.store, blobPrefix(p.m.rec.hash), p.blob);
       }
     }
-    let pending = chunk.map((p, k) => ({ p, k }));
+    const pending = chunk.map((p, k) => ({ p, k }));
+    // Known to lookups from before the commit on: a cursor at a message being stored names a
+    // valid position, and the index's mover (which sees only committed entries) can't run first.
+    const added = chunk.filter((p) => this.#hashes.remember(p.m.rec.hash, located(p.m.rec)));
+    try {
+      await this.#commitPending(pending, stored);
+    } catch (e) {
+      for (const p of added) this.#hashes.forget(p.m.rec.hash);
+      throw e;
+    }
+    const dropped = new Set(chunk.filter((_, k) => !stored[k]));
+    for (const p of added) if (dropped.has(p)) this.#hashes.forget(p.m.rec.hash);
+    return stored;
+  }
+
+  /** Whether a blob goes into the message's own commit (else it is written first). */
+  #inlineBlob(p: Prepared): boolean {
+    return p.blob !== undefined && p.bytes <= this.store.limits.maxBytes / 2;
+  }
+
+  /** Commits messages, guarded by their dedup checks; marks in `stored` those already there. */
+  async #commitPending(pending: { p: Prepared; k: number }[], stored: boolean[]): Promise<void> {
     for (let attempt = 0; pending.length > 0; attempt++) {
       const res = await commit(this.store, "waku", (op) => {
         const counts = new Map<string, bigint>();
@@ -196,7 +211,7 @@ export class WakuRepo {
           const { rec } = p.m;
           op.check({ key: p.sets[0][0], versionstamp: null });
           for (const [k, v] of p.sets) op.set(k, v);
-          if (inlineBlob(p)) {
+          if (this.#inlineBlob(p)) {
             for (const [k, v] of blobSets(blobPrefix(rec.hash), p.blob!)) op.set(k, v);
           }
           counts.set(rec.pubsubTopic, (counts.get(rec.pubsubTopic) ?? 0n) + 1n);
@@ -205,7 +220,8 @@ export class WakuRepo {
       });
       if (res.ok) break;
       if (attempt > 10) throw new Error("Waku insert kept conflicting");
-      const found = await this.#getMany(
+      const found = await getMany(
+        this.store,
         pending.map(({ p }) => tKey(p.m.rec.message.timestamp, p.m.rec.hash)),
       );
       pending = pending.filter(({ k }, j) => {
@@ -214,47 +230,16 @@ export class WakuRepo {
         return false;
       });
     }
-    return stored;
-  }
-
-  async #getMany<T>(keys: Deno.KvKey[]): Promise<Deno.KvEntryMaybe<T>[]> {
-    const parts: Promise<Deno.KvEntryMaybe<T>[]>[] = [];
-    for (let i = 0; i < keys.length; i += 10) {
-      parts.push(this.store.kv.getMany<T[]>(keys.slice(i, i + 10)));
-    }
-    return (await Promise.all(parts)).flat();
   }
 
   /** Whether any message waits for the hash index. */
-  async hasPending(): Promise<boolean> {
-    for await (const _ of this.store.kv.list({ prefix: [P, "q"] }, { limit: 1 })) return true;
-    return false;
+  hasPending(): Promise<boolean> {
+    return this.#hashes.hasPending();
   }
 
-  /** Where each message sits, by hash (undefined if not stored): the index, then the backlog. */
-  async locateMany(hashes: readonly Uint8Array[]): Promise<(Located | undefined)[]> {
-    const found = await this.#getMany<Uint8Array>(hashes.map(hashKey));
-    const out = found.map((e) => {
-      if (!e.value) return undefined;
-      const [timestamp, receivedTime] = unpackInt64(e.value);
-      return { timestamp, receivedTime };
-    });
-    const missing = new Map<string, number[]>();
-    out.forEach((v, i) => {
-      if (v) return;
-      const id = hashes[i].toHex();
-      missing.set(id, [...(missing.get(id) ?? []), i]);
-    });
-    if (missing.size === 0) return out;
-    for await (
-      const e of this.store.kv.list<Uint8Array>({ prefix: [P, "q"] }, { batchSize: 1000 })
-    ) {
-      const at = missing.get((e.key[3] as Uint8Array).toHex());
-      if (!at) continue;
-      const loc = { timestamp: unpackInt64(e.value)[0], receivedTime: e.key[2] as bigint };
-      for (const i of at) out[i] = loc;
-    }
-    return out;
+  /** Where each message sits, by hash (undefined if not stored); exact at every moment. */
+  locateMany(hashes: readonly Uint8Array[]): Promise<(Located | undefined)[]> {
+    return this.#hashes.locateMany(hashes);
   }
 
   /** Where a message sits, by its hash; undefined if it is not stored. */
@@ -277,7 +262,7 @@ export class WakuRepo {
 
   /** Reads records by their "t" keys, in that order, skipping any deleted meanwhile. */
   async #records(keys: Deno.KvKey[]): Promise<Uint8Array[]> {
-    const entries = await this.#getMany<Uint8Array>(keys);
+    const entries = await getMany<Uint8Array>(this.store, keys);
     const out: Uint8Array[] = [];
     for (const e of entries) if (e.value) out.push(await this.#complete(e.value));
     return out;
@@ -344,37 +329,9 @@ export class WakuRepo {
     return q.pubsubTopic !== undefined ? [[P, "tp", q.pubsubTopic]] : [[P, "t"]];
   }
 
-  /**
-   * Moves up to INDEX_BATCH backlog entries into the hash index, writing
-   * them in hash order in commits as large as KV allows, so neighbouring
-   * keys share B-tree pages. Without checks: if retention deletes a message
-   * meanwhile, its "h" entry may outlive it, which is harmless (it still
-   * names a valid cursor position, and record reads skip what is gone).
-   * Returns how many moved.
-   */
-  async indexPending(): Promise<number> {
-    const backlog: Deno.KvEntry<Uint8Array>[] = [];
-    const iter = this.store.kv.list<Uint8Array>({ prefix: [P, "q"] }, {
-      limit: INDEX_BATCH,
-      batchSize: 1000,
-    });
-    for await (const e of iter) backlog.push(e);
-    backlog.sort((a, b) => compareBytes(a.key[3] as Uint8Array, b.key[3] as Uint8Array));
-    const per = Math.floor((this.store.limits.maxMutations - 10) / 2);
-    for (let i = 0; i < backlog.length; i += per) {
-      const chunk = backlog.slice(i, i + per);
-      const res = await commit(this.store, "waku", (op) => {
-        for (const e of chunk) {
-          op.delete(e.key);
-          op.set(
-            hashKey(e.key[3] as Uint8Array),
-            packInt64(unpackInt64(e.value)[0], e.key[2] as bigint),
-          );
-        }
-      });
-      if (!res.ok) throw new Error("Hash index commit failed");
-    }
-    return backlog.length;
+  /** Moves a batch of the hash-index backlog into the index; returns how many moved. */
+  indexPending(): Promise<number> {
+    return this.#hashes.indexPending();
   }
 
   /**
@@ -403,9 +360,9 @@ export class WakuRepo {
     const doomed = victims.map((e) => {
       const rec = decodeRecord(e.value);
       const keys: Deno.KvKey[] = messageKeys(rec, e.value).map(([k]) => k);
-      keys.push([P, "q", rec.receivedTime, rec.hash], hashKey(rec.hash));
+      keys.push(...hashIndexKeys(rec.hash, located(rec)));
       keys.push(...blobKeys(blobPrefix(rec.hash), recordBlobSize(e.value)));
-      return { entry: e, keys };
+      return { entry: e, keys, hash: rec.hash };
     });
     const counter = [P, "n", pubsubTopic];
     const runs = chunkForCommit(doomed, this.store.limits, (d, run) => {
@@ -423,6 +380,7 @@ export class WakuRepo {
         op.sum(counter, U64 - BigInt(run.length));
       });
       if (!res.ok) break; // another run got there first; the next pass picks up from the new state
+      for (const d of run) this.#hashes.forget(d.hash);
       deleted += run.length;
     }
     return deleted;

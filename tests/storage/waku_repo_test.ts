@@ -347,3 +347,39 @@ Deno.test("WakuRepo writes a payload larger than half a commit as its own blob c
     assert.deepEqual(got.message.payload, payload);
   });
 });
+
+Deno.test("WakuRepo finds hashes another process left in the backlog, and its own without a scan", async () => {
+  await withRepo(async (repo, store) => {
+    const recs = Array.from({ length: 20 }, (_, i) => rec(i));
+    await ins(repo, recs);
+    const want = (r: StoredMessage) => ({
+      timestamp: r.message.timestamp,
+      receivedTime: r.receivedTime,
+    });
+    // A second repository on the same KV knows nothing of the first one's backlog in memory:
+    // it finds the messages by scanning "q", as a restarted or second gateway process would.
+    const other = new WakuRepo(store);
+    assert.deepEqual(await other.locateMany(recs.map((r) => r.hash)), recs.map(want));
+    // The writer answers from its memo even when "q" is emptied behind its back.
+    const q = [];
+    for await (const e of store.kv.list({ prefix: ["waku", "q"] })) q.push(e.key);
+    for (const k of q) await store.kv.delete(k);
+    assert.deepEqual(await repo.locate(recs[3].hash), want(recs[3]));
+    assert.equal(await other.locate(recs[3].hash), undefined);
+  });
+});
+
+Deno.test("WakuRepo keeps a duplicate's first place, and forgets what retention deletes", async () => {
+  await withRepo(async (repo) => {
+    const first = rec(1, { recv: T0 + 5n });
+    assert.deepEqual(await ins(repo, [first]), [true]);
+    // The same message again, received later: stored once, located where it was first put.
+    assert.deepEqual(await ins(repo, [{ ...first, receivedTime: T0 + 99n }]), [false]);
+    assert.deepEqual(await repo.locate(first.hash), {
+      timestamp: first.message.timestamp,
+      receivedTime: T0 + 5n,
+    });
+    assert.equal(await repo.deleteOldest(PS, { keep: 0, maxDelete: 10 }), 1);
+    assert.equal(await repo.locate(first.hash), undefined);
+  });
+});
