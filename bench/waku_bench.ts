@@ -45,6 +45,7 @@ import {
 import { INDEX_BATCH, WakuRepo } from "../storage/waku_repo.ts";
 import { compareBytes } from "../lib/bytes.ts";
 import { GATEWAY_PERMISSIONS } from "../tests/helpers.ts";
+import { runWrk, wrkAvailable, type WrkRequest, type WrkResult } from "./wrk.ts";
 import os from "node:os";
 import process from "node:process";
 
@@ -90,6 +91,10 @@ function bareServer(): { url: string; close(): Promise<void> } {
 
 interface Options {
   quick: boolean;
+  /** The HTTP load generator for single publishes, the HTTP floor rows and page queries. */
+  client: "wrk" | "fetch";
+  /** How long each wrk row runs. */
+  wrkSeconds: number;
   sizes: number[];
   singles: number;
   pacedRates: number[];
@@ -108,7 +113,7 @@ interface Options {
   seed: number;
 }
 
-function parseOptions(args: string[]): Options {
+async function parseOptions(args: string[]): Promise<Options> {
   const flags = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -120,6 +125,8 @@ function parseOptions(args: string[]): Options {
   }
   const known = [
     "quick",
+    "client",
+    "wrk-seconds",
     "sizes",
     "singles",
     "paced-rates",
@@ -159,10 +166,14 @@ function parseOptions(args: string[]): Options {
   if (sizes.some((s, i) => !Number.isInteger(s) || s < 2000 || (i > 0 && s <= sizes[i - 1]))) {
     throw new Error("--sizes must be increasing integers of at least 2000");
   }
+  const client = get("client") ?? (await wrkAvailable() ? "wrk" : "fetch");
+  if (client !== "wrk" && client !== "fetch") throw new Error("--client must be wrk or fetch");
   const o: Options = {
     quick,
+    client,
+    wrkSeconds: num("wrk-seconds", quick ? 3 : 10),
     sizes,
-    singles: num("singles", quick ? 5000 : 30000),
+    singles: num("singles", quick ? 5000 : client === "wrk" ? 60000 : 30000),
     pacedRates: (get("paced-rates") ?? "10000,half").split(",").map((r) =>
       r.trim() === "half" ? -1 : Number(r)
     ),
@@ -312,6 +323,8 @@ interface Result {
   /** CPU use of the gateway and of this (client) process during the run, in cores. */
   serverCores?: number;
   clientCores?: number;
+  /** CPU seconds of an external load generator (wrk), used instead of this process's. */
+  clientCpuSeconds?: number;
   /** Bytes this process wrote to disk per operation (only when /proc/self/io is readable). */
   writtenPerOp?: number;
   errors: number;
@@ -526,7 +539,10 @@ async function withCpu<T extends Result>(target: Target | undefined, fn: () => P
   const r = await fn();
   const wall = (performance.now() - t0) / 1000;
   const c1 = cpuSelf();
-  if (target?.separate) {
+  if (r.clientCpuSeconds !== undefined) {
+    r.serverCores = target ? (await target.cpu() - s0) / wall : undefined;
+    r.clientCores = r.clientCpuSeconds / wall;
+  } else if (target?.separate) {
     r.serverCores = (await target.cpu() - s0) / wall;
     r.clientCores = (c1 - c0) / wall;
   } else if (target) {
@@ -539,6 +555,40 @@ async function withCpu<T extends Result>(target: Target | undefined, fn: () => P
 
 // ---------------------------------------------------------------------------------------------
 // Gateway workloads over HTTP.
+
+/** A Result from a wrk run. */
+function fromWrk(w: WrkResult, what: string, note?: string): Result {
+  if (w.firstError) console.error(`${what}: first error: ${w.firstError}`);
+  return {
+    ops: w.requests,
+    seconds: w.seconds,
+    rate: w.requests / w.seconds,
+    p50: w.p50,
+    p99: w.p99,
+    errors: w.errors,
+    clientCpuSeconds: w.cpuSeconds,
+    note,
+  };
+}
+
+/** The single-publish request of message i (path by its pubsub topic, body without it). */
+function publishRequest(m: Msg, body = relayJson(m, false)): WrkRequest {
+  return {
+    method: "POST",
+    path: `/relay/v1/messages/${encodeURIComponent(m.pubsubTopic)}`,
+    body,
+  };
+}
+
+/** Bulk-publishes messages by index (untimed), in requests of `--bulk-batch`. */
+async function bulkPublish(t: Target, indices: readonly number[], o: Options): Promise<void> {
+  for (let i = 0; i < indices.length; i += o.bulkBatch) {
+    const body = `[${indices.slice(i, i + o.bulkBatch).map((j) => relayJson(msgAt(j), true))}]`;
+    const res = await postJson(`${t.url}/relay/v1/bulk`, body);
+    await res.text();
+    if (res.status !== 200) throw new Error(`bulk fill: HTTP ${res.status}`);
+  }
+}
 
 /** POSTs a JSON body; `timeoutMs` undefined = no time limit. */
 function postJson(url: string, body: string, timeoutMs?: number): Promise<Response> {
@@ -559,12 +609,16 @@ function postMessage(t: Target, m: Msg, body: string): Promise<Response> {
   );
 }
 
-/** Bulk-publishes messages [from, to) in JSON arrays of `batch`, `inflight` requests at a time. */
+/**
+ * Bulk-publishes messages [from, to) in JSON arrays of `batch`, `inflight` requests at a time;
+ * `ephemeral` marks them all ephemeral (everything but storage).
+ */
 function httpBulk(
   t: Target,
   from: number,
   to: number,
   o: Options,
+  ephemeral = false,
 ): Promise<Result> {
   return withCpu(t, async () => {
     const lat = new Latencies();
@@ -574,7 +628,10 @@ function httpBulk(
     const run = await concurrently(o.bulkInflight, batches, o.phaseSeconds * 6, async (b) => {
       const lo = from + b * o.bulkBatch, hi = Math.min(to, lo + o.bulkBatch);
       const items: string[] = [];
-      for (let i = lo; i < hi; i++) items.push(relayJson(msgAt(i), true));
+      for (let i = lo; i < hi; i++) {
+        const json = relayJson(msgAt(i), true);
+        items.push(ephemeral ? json.slice(0, -1) + `,"ephemeral":true}` : json);
+      }
       const body = `[${items.join(",")}]`;
       const t0 = performance.now();
       const res = await postJson(`${t.url}/relay/v1/bulk`, body, 120_000);
@@ -585,8 +642,8 @@ function httpBulk(
         if (errors <= 3) console.error(`bulk: HTTP ${res.status}: ${text.slice(0, 300)}`);
         return;
       }
-      const r = JSON.parse(text) as { stored: number; messageHashes: string[] };
-      if (r.stored !== hi - lo) errors++;
+      const r = JSON.parse(text) as { stored: number; ephemeral: number; messageHashes: string[] };
+      if ((ephemeral ? r.ephemeral : r.stored) !== hi - lo) errors++;
       // Spot-check that the gateway hashes as we do (RFC 14).
       if (r.messageHashes[0] !== "0x" + hashAt(lo).toHex()) {
         errors++;
@@ -606,6 +663,37 @@ function httpBulk(
 
 /** `publishers` concurrent clients publish messages [from, to) one per request. */
 function httpSingles(t: Target, from: number, to: number, o: Options): Promise<Result> {
+  return o.client === "wrk" ? wrkSingles(t, from, to, o) : fetchSingles(t, from, to, o);
+}
+
+/**
+ * Single publishes by wrk: `publishers` connections for `--wrk-seconds` over the messages
+ * [from, to) in order (after a 2 s warm-up on its first messages); whatever wrk did not
+ * reach is then bulk-published (untimed), so [from, to) is stored either way. A re-sent
+ * message is stored once, so wrk's wrap-around is harmless; the note says if it happened.
+ */
+async function wrkSingles(t: Target, from: number, to: number, o: Options): Promise<Result> {
+  const warm = Math.min(2000, Math.floor((to - from) / 10));
+  const reqs = (lo: number, hi: number) =>
+    Array.from({ length: hi - lo }, (_, k) => publishRequest(msgAt(lo + k)));
+  await runWrk(t.url, reqs(from, from + warm), { connections: o.publishers, seconds: 2 });
+  const list = reqs(from + warm, to);
+  const r = await withCpu(t, async () => {
+    const w = await runWrk(t.url, list, { connections: o.publishers, seconds: o.wrkSeconds });
+    return fromWrk(
+      w,
+      "singles",
+      `${o.publishers} connections (wrk), ${o.wrkSeconds} s after a 2 s warm-up` +
+        (w.sent > list.length ? `; wrapped around the ${fmtN(list.length)} messages` : ""),
+    );
+  });
+  // Requests still in flight when wrk stopped may or may not have been stored: re-send them.
+  const reached = from + warm + Math.max(0, r.ops - o.publishers);
+  await bulkPublish(t, Array.from({ length: Math.max(0, to - reached) }, (_, k) => reached + k), o);
+  return r;
+}
+
+function fetchSingles(t: Target, from: number, to: number, o: Options): Promise<Result> {
   const post = async (i: number) => {
     const m = msgAt(i);
     const res = await postMessage(t, m, relayJson(m, false));
@@ -676,11 +764,7 @@ async function httpSinglesPaced(
   });
   const missing: number[] = [];
   sent.forEach((v, k) => v || missing.push(from + k));
-  for (let i = 0; i < missing.length; i += o.bulkBatch) {
-    const body = `[${missing.slice(i, i + o.bulkBatch).map((j) => relayJson(msgAt(j), true))}]`;
-    const res = await postJson(`${t.url}/relay/v1/bulk`, body);
-    await res.text();
-  }
+  await bulkPublish(t, missing, o);
   return r;
 }
 
@@ -688,11 +772,26 @@ async function httpSinglesPaced(
  * The HTTP path without storage, at the single-publish concurrency: GET /health, or
  * POST /relay/v1/messages of ephemeral messages (validated, hashed, sent live, not stored).
  */
-function httpFloor(
+async function httpFloor(
   t: Target,
   what: "bare" | "health" | "ephemeral",
   o: Options,
 ): Promise<Result> {
+  if (o.client === "wrk") {
+    const list: WrkRequest[] = Array.from({ length: 1000 }, (_, k) => {
+      const m = msgAt(1_000_000_000 + k);
+      if (what === "bare") return { method: "POST", path: "/", body: relayJson(m, false) };
+      if (what === "health") return { method: "GET", path: "/health" };
+      return publishRequest(m, relayJson(m, false).slice(0, -1) + `,"ephemeral":true}`);
+    });
+    const base = what === "bare" ? t.bareUrl : t.url;
+    await runWrk(base, list, { connections: o.publishers, seconds: 2 });
+    return await withCpu(t, async () =>
+      fromWrk(
+        await runWrk(base, list, { connections: o.publishers, seconds: o.wrkSeconds }),
+        what,
+      ));
+  }
   const req = (k: number) => {
     if (what === "bare") {
       return postJson(t.bareUrl, relayJson(msgAt(1_000_000_000 + k), false), 60_000);
@@ -721,7 +820,7 @@ function nextOnTopic(i: number, ct: string): number {
 }
 
 /** GET /store/v3/messages pages of 100 from a cursor at a random stored message. */
-function httpPages(
+async function httpPages(
   t: Target,
   stored: number,
   o: Options,
@@ -735,9 +834,11 @@ function httpPages(
   // Precompute cursors and the expected first message of each page (untimed).
   const cursors = pos.map((i) => "0x" + hashAt(i).toHex());
   const firsts = pos.map((i, k) => hashAt(filtered ? nextOnTopic(i, cts[k]) : i + 1).toHex());
+  const urlOf = (k: number) =>
+    `${t.url}/store/v3/messages?pageSize=100&includeData=true&cursor=${cursors[k]}` +
+    (filtered ? `&contentTopics=${encodeURIComponent(cts[k])}` : "");
   const query = (k: number) => {
-    let url = `${t.url}/store/v3/messages?pageSize=100&includeData=true&cursor=${cursors[k]}`;
-    if (filtered) url += `&contentTopics=${encodeURIComponent(cts[k])}`;
+    const url = urlOf(k);
     return async () => {
       const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
       return { url, status: res.status, text: await res.text() };
@@ -758,11 +859,33 @@ function httpPages(
     }
     return ok;
   };
-  return measure(t, conc, warm, total, o.phaseSeconds, query, {
+  const checks = {
     ok,
-    explain: ({ url, text }) => `query: bad page for ${url}: ${text.slice(0, 300)}`,
-    note: (run) => run.timedOut ? "stopped at time limit" : undefined,
+    explain: ({ url, text }: { url: string; text: string }) =>
+      `query: bad page for ${url}: ${text.slice(0, 300)}`,
+    note: (run: { timedOut: boolean }) => run.timedOut ? "stopped at time limit" : undefined,
+  };
+  if (o.client === "fetch") {
+    return await measure(t, conc, warm, total, o.phaseSeconds, query, checks);
+  }
+  // wrk checks only the status: the warm-up pages, fetched and checked as above, vouch for
+  // the content of answers to the same kind of query.
+  const checked = await measure(t, conc, 0, warm, o.phaseSeconds, (k) => query(total + k), {
+    ...checks,
+    ok: (v, k) => ok(v, total + k),
   });
+  const list: WrkRequest[] = pos.slice(0, total).map((_, k) => ({
+    method: "GET",
+    path: urlOf(k).slice(t.url.length),
+  }));
+  const r = await withCpu(t, async () =>
+    fromWrk(
+      await runWrk(t.url, list, { connections: conc, seconds: o.wrkSeconds }),
+      "query",
+      `wrk, ${o.wrkSeconds} s, after ${warm} checked pages by fetch`,
+    ));
+  r.errors += checked.errors;
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1268,7 +1391,7 @@ function ladderTable(title: string, unit: string, rows: { label: string; r: Resu
 }
 
 async function main() {
-  const o = parseOptions(Deno.args);
+  const o = await parseOptions(Deno.args);
   SEED = o.seed;
   const dir = o.dir ?? await Deno.makeTempDir({ prefix: "syncgate-bench-" });
   await Deno.mkdir(dir, { recursive: true });
@@ -1302,6 +1425,7 @@ async function main() {
   const queryLadderRows: { conc: number; rows: { label: string; r: Result }[] }[] = [];
   const singlesLadderRows: { label: string; r: Result }[] = [];
   let singlesRow: Row | undefined;
+  let ephemeralBulk: Result | undefined;
   let singlesBaseline: Result | undefined;
   const t0 = performance.now();
 
@@ -1450,6 +1574,9 @@ async function main() {
               r: await httpFloor(target, "ephemeral", o),
             },
           );
+          const n = Math.min(100_000, o.sizes[0]);
+          log(`breakdown: bulk ingest of ${fmtN(n)} ephemeral messages`);
+          ephemeralBulk = await httpBulk(target, 2_000_000_000, 2_000_000_000 + n, o, true);
         }
         const idx = await waitForHashIndex(gwPath, o.phaseSeconds);
         log(
@@ -1507,6 +1634,13 @@ async function main() {
         label: "HTTP: POST /relay/v1/bulk (main table; indexer running beside it)",
         r: first.gw,
       });
+      if (ephemeralBulk) {
+        ingestLadderRows.push({
+          label: "(the ceiling without storage) HTTP: POST /relay/v1/bulk, every message " +
+            "ephemeral: parsed, validated, hashed, rendered and sent live, not stored",
+          r: ephemeralBulk,
+        });
+      }
     }
     log(
       `sizes on disk: gateway ${(await fileMB(gwPath)).toFixed(0)} MB, raw 1 key/msg ${
