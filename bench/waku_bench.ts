@@ -197,7 +197,8 @@ async function parseOptions(args: string[]): Promise<Options> {
   if (o.pacedRates.some((r) => !(r === -1 || (Number.isFinite(r) && r > 0)))) {
     throw new Error('--paced-rates must be a list of positive rates or "half"');
   }
-  const singlesTotal = o.singles +
+  // The paced rows run only with the single publishes.
+  const singlesTotal = o.singles === 0 ? 0 : o.singles +
     o.pacedRates.reduce((a, r) => a + (r === -1 ? 20_000 : r) * o.pacedSeconds, 0);
   if (o.sizes.length > 1 && o.sizes[1] < o.sizes[0] + singlesTotal) {
     throw new Error(
