@@ -2,6 +2,7 @@
  * Opening Deno KV once, and committing atomics with the retry that local
  * SQLite needs when a second process holds the write lock.
  */
+import { utf8Length } from "../lib/bytes.ts";
 import type { Metrics } from "../lib/metrics.ts";
 
 /** What one atomic commit may hold on this KV (remote KV allows fewer checks). */
@@ -139,12 +140,10 @@ export function keySize(key: Deno.KvKey): number {
   let n = 0;
   for (const part of key) {
     n += typeof part === "string"
-      ? encoder.encode(part).length + 2
+      ? utf8Length(part) + 2
       : part instanceof Uint8Array
       ? part.length + 2
       : 10;
   }
   return n;
 }
-
-const encoder = new TextEncoder();

@@ -12,7 +12,7 @@
  *
  * With tag 2 the JSON's payload is "" and the real payload is in the blob.
  */
-import { fromBase64, fromHex0x } from "../lib/bytes.ts";
+import { fromBase64, fromHex0x, utf8Length } from "../lib/bytes.ts";
 import type { WakuMessage } from "../protocols/waku/message.ts";
 import { parseJsonExact, storeEntryToJson } from "../protocols/waku/rest_json.ts";
 
@@ -40,14 +40,13 @@ export function encodeRecord(rec: StoredMessage, json: string, payloadInBlob = f
       true,
     )
     : json;
-  const body = encoder.encode(text);
   const header = payloadInBlob ? 13 : 9;
-  const out = new Uint8Array(header + body.length);
+  const out = new Uint8Array(header + utf8Length(text));
   const view = new DataView(out.buffer);
   out[0] = payloadInBlob ? TAG_BLOB : TAG_INLINE;
   view.setBigInt64(1, rec.receivedTime, false);
   if (payloadInBlob) view.setUint32(9, rec.message.payload.length, false);
-  out.set(body, header);
+  encoder.encodeInto(text, out.subarray(header));
   return out;
 }
 

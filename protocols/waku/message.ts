@@ -2,7 +2,7 @@
  * WakuMessage (RFC 14) and its deterministic message hash.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { int64BE } from "../../lib/bytes.ts";
+import { int64BE, utf8Encode, utf8Length } from "../../lib/bytes.ts";
 import { type Int64Like, toBigInt, WakuMessageType } from "./proto.ts";
 
 /** A Waku message as RFC 14 defines it; timestamp is Unix nanoseconds. */
@@ -24,17 +24,15 @@ export function isInt64(v: bigint): boolean {
   return v >= INT64_MIN && v <= INT64_MAX;
 }
 
-const encoder = new TextEncoder();
-
 /**
  * The deterministic message hash of RFC 14: sha256 over pubsub topic ‖
  * payload ‖ content topic ‖ meta ‖ timestamp (8 bytes, big-endian).
  */
 export function messageHash(pubsubTopic: string, msg: WakuMessage): Uint8Array {
   const h = sha256.create()
-    .update(encoder.encode(pubsubTopic))
+    .update(utf8Encode(pubsubTopic))
     .update(msg.payload)
-    .update(encoder.encode(msg.contentTopic));
+    .update(utf8Encode(msg.contentTopic));
   if (msg.meta) h.update(msg.meta);
   return h.update(int64BE(msg.timestamp)).digest();
 }
@@ -52,7 +50,7 @@ const lenField = (tagBytes: number, len: number) => tagBytes + varintSize(len) +
 export function encodedSize(msg: WakuMessage): number {
   let size = 0;
   if (msg.payload.length) size += lenField(1, msg.payload.length);
-  if (msg.contentTopic) size += lenField(1, encoder.encode(msg.contentTopic).length);
+  if (msg.contentTopic) size += lenField(1, utf8Length(msg.contentTopic));
   if (msg.version) size += 1 + varintSize(msg.version);
   if (msg.timestamp) size += 1 + varintSize(zigzag64(msg.timestamp));
   if (msg.meta?.length) size += lenField(1, msg.meta.length);
