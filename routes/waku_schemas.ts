@@ -17,10 +17,12 @@ const base64 = (what: string) =>
     }
   });
 
+// Strings first: parseJsonExact hands integer timestamps over as their digits, and a union
+// tries its members in order (each miss costs an issue object).
 const int64 = z.union([
-  z.bigint(),
-  z.number().int(),
   z.string().regex(/^-?\d{1,19}$/, "must be an integer (nanoseconds)"),
+  z.number().int(),
+  z.bigint(),
 ]).transform((v, ctx) => {
   const b = BigInt(v);
   if (b < -(1n << 63n) || b >= 1n << 63n) {

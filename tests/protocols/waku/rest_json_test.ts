@@ -12,7 +12,7 @@ import {
   parseJsonExact,
   storeEntryToJson,
 } from "../../../protocols/waku/rest_json.ts";
-import { fuzzSeed, Rng } from "./fuzz_util.ts";
+import { fuzzSeed, mutate, Rng } from "./fuzz_util.ts";
 
 const msg: WakuMessage = {
   payload: new Uint8Array([0x68, 0x69, 0xff]),
@@ -31,7 +31,7 @@ Deno.test("messageToJson is valid JSON with base64 payload and an exact int64 ti
     payload: "aGn/",
     contentTopic: "/toy-chat/2/huilong/proto",
     version: 1,
-    timestamp: 1732000000000000001n,
+    timestamp: "1732000000000000001",
     ephemeral: false,
   });
   // The digits on the wire are exactly the int64, not a rounded double.
@@ -54,7 +54,7 @@ Deno.test("messageToJson keeps int64 extremes, negatives and zero exact", () => 
     const ts of [0n, -1n, (1n << 63n) - 1n, -(1n << 63n), 9007199254740993n, -1732000000000000001n]
   ) {
     const parsed = parseJsonExact(messageToJson({ ...msg, timestamp: ts })) as Json;
-    assert.equal(parsed.timestamp, ts, `timestamp ${ts}`);
+    assert.equal(parsed.timestamp, String(ts), `timestamp ${ts}`);
   }
 });
 
@@ -91,7 +91,7 @@ Deno.test("storeEntryToJson with data nests the message and pubsub topic", () =>
       payload: "aGn/",
       contentTopic: "/toy-chat/2/huilong/proto",
       version: 1,
-      timestamp: 1732000000000000001n,
+      timestamp: "1732000000000000001",
       meta: "Bw==",
       ephemeral: false,
     },
@@ -99,21 +99,21 @@ Deno.test("storeEntryToJson with data nests the message and pubsub topic", () =>
   });
 });
 
-Deno.test("parseJsonExact: timestamp/startTime/endTime integers become bigint, others stay numbers", () => {
+Deno.test("parseJsonExact: timestamp/startTime/endTime integers keep every digit, others stay numbers", () => {
   const parsed = parseJsonExact(
     '{"timestamp":1732000000000000001,"startTime":5,"endTime":-7,' +
       '"version":1,"pageSize":20,"big":12345678901234567890,"nested":{"timestamp":0},' +
       '"list":[{"endTime":9223372036854775807}]}',
   ) as Json;
-  assert.equal(parsed.timestamp, 1732000000000000001n);
-  assert.equal(parsed.startTime, 5n);
-  assert.equal(parsed.endTime, -7n);
+  assert.equal(parsed.timestamp, "1732000000000000001");
+  assert.equal(parsed.startTime, "5");
+  assert.equal(parsed.endTime, "-7");
   assert.equal(parsed.version, 1);
   assert.equal(parsed.pageSize, 20);
   assert.equal(typeof parsed.big, "number");
   assert.equal(parsed.big, 12345678901234567890);
-  assert.equal((parsed.nested as Json).timestamp, 0n);
-  assert.equal((parsed.list as Json[])[0].endTime, 9223372036854775807n);
+  assert.equal((parsed.nested as Json).timestamp, "0");
+  assert.equal((parsed.list as Json[])[0].endTime, "9223372036854775807");
 });
 
 Deno.test("parseJsonExact: strings that look like numbers stay strings", () => {
@@ -140,7 +140,19 @@ Deno.test("parseJsonExact: non-integer timestamps stay numbers, other values as 
 });
 
 Deno.test("parseJsonExact: invalid JSON is a SyntaxError", () => {
-  for (const bad of ["", "{", '{"timestamp":}', "{'a':1}", '{"timestamp":01}']) {
+  for (
+    const bad of [
+      "",
+      "{",
+      '{"timestamp":}',
+      "{'a':1}",
+      '{"timestamp":01}',
+      '{"timestamp":-}',
+      '{"timestamp":1 2}',
+      '{"timestamp":12',
+      '{"timestamp"\u00a0:1}',
+    ]
+  ) {
     assert.throws(() => parseJsonExact(bad), SyntaxError, bad);
   }
 });
@@ -159,7 +171,7 @@ Deno.test("fuzz messageToJson: random messages always give JSON that parses back
     if (rng.chance(0.5)) m.ephemeral = rng.chance(0.5);
     const ctx = `seed ${seed} iteration ${i}`;
     const parsed = parseJsonExact(messageToJson(m)) as Json;
-    assert.equal(parsed.timestamp, m.timestamp, ctx);
+    assert.equal(parsed.timestamp, String(m.timestamp), ctx);
     assert.equal(parsed.contentTopic, m.contentTopic, ctx);
     assert.equal(parsed.version, m.version, ctx);
     assert.equal(parsed.payload, m.payload.toBase64(), ctx);
@@ -178,4 +190,40 @@ Deno.test({
     const parsed = parseJsonExact(messageToJson(decoded)) as Json;
     assert.equal(parsed.payload, "");
   },
+});
+
+/** What parseJsonExact must give: JSON.parse's value, with the int64 fields' integers as text. */
+function expectedExact(text: string): unknown {
+  return JSON.parse(text, function (key, value, context?: { source?: string }) {
+    const big = key === "timestamp" || key === "startTime" || key === "endTime";
+    return big && typeof value === "number" && /^-?\d+$/.test(context?.source ?? "")
+      ? context!.source
+      : value;
+  });
+}
+
+Deno.test("fuzz parseJsonExact: mutated bodies parse exactly as JSON.parse with source access, or both fail", () => {
+  const seed = fuzzSeed(0x5eed0202);
+  const rng = new Rng(seed);
+  const bases = [
+    `[${
+      messageToJson(msg)
+    },{"pubsubTopic":"/a","timestamp":-12,"startTime":0,"x":[1,{"endTime":7}]}]`,
+    '{"timestamp" : 1732000000000000001 ,"a\\":"\\"timestamp":5","b":"\\"}',
+    '{"q\\"timestamp":42,"endTime":[9223372036854775807],"startTime":1e3}',
+  ];
+  const encoder = new TextEncoder(), decoder = new TextDecoder();
+  for (let i = 0; i < 5000; i++) {
+    const base = encoder.encode(bases[i % bases.length]);
+    const text = decoder.decode(i % 10 === 0 ? base : mutate(rng, base));
+    let want: unknown, wantError = false;
+    try {
+      want = expectedExact(text);
+    } catch {
+      wantError = true;
+    }
+    const ctx = `seed ${seed} iteration ${i}: ${text}`;
+    if (wantError) assert.throws(() => parseJsonExact(text), SyntaxError, ctx);
+    else assert.deepEqual(parseJsonExact(text), want, ctx);
+  }
 });
