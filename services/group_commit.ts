@@ -1,8 +1,10 @@
 /**
  * Group commit: concurrent callers each submit one item; items that arrive
- * while a commit is in flight are committed together in the next one. No
- * caller is answered before the commit that holds its item has finished, so
- * an acknowledgement always means durable.
+ * while a commit is in flight are committed together in the next one (with
+ * `maxInFlight` > 1, up to that many batches commit at once, so one can be
+ * prepared while another is written). No caller is answered before the
+ * commit that holds its item has finished, so an acknowledgement always
+ * means durable.
  *
  * @example
  * ```ts
@@ -12,11 +14,12 @@
  */
 export class GroupCommitter<T, R> {
   #queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
-  #running = false;
+  #active = 0;
 
   constructor(
     private readonly flush: (items: T[]) => Promise<R[]>,
     private readonly maxBatch: number,
+    private readonly maxInFlight = 1,
   ) {}
 
   /** Items waiting for the next commit. */
@@ -28,8 +31,8 @@ export class GroupCommitter<T, R> {
   submit(item: T): Promise<R> {
     const { promise, resolve, reject } = Promise.withResolvers<R>();
     this.#queue.push({ item, resolve, reject });
-    if (!this.#running) {
-      this.#running = true;
+    if (this.#active < this.maxInFlight) {
+      this.#active++;
       // Let callers that arrive in the same tick join the first batch.
       queueMicrotask(() => this.#drain());
     }
@@ -46,6 +49,6 @@ export class GroupCommitter<T, R> {
         for (const b of batch) b.reject(e);
       }
     }
-    this.#running = false;
+    this.#active--;
   }
 }

@@ -83,7 +83,8 @@ export class WakuService implements Service {
     private readonly opts: WakuServiceOptions,
   ) {
     this.#now = opts.now ?? systemNow;
-    this.#committer = new GroupCommitter((recs) => this.repo.insert(recs), 1000);
+    // Two batches in flight: one is prepared while KV writes the other (measured ~+20%).
+    this.#committer = new GroupCommitter((recs) => this.repo.insert(recs), 1000, 2);
   }
 
   /** A receive time in ns that never repeats or goes back within this process. */

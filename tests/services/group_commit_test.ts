@@ -52,3 +52,36 @@ Deno.test("GroupCommitter splits at maxBatch and rejects every item of a failed 
   // It keeps working after a failure.
   assert.equal(await gc.submit(1), 1);
 });
+
+Deno.test("GroupCommitter with two in flight commits a second batch while the first is written", async () => {
+  const started: number[][] = [];
+  const gates: (() => void)[] = [];
+  const gc = new GroupCommitter<number, number>(
+    async (items) => {
+      started.push(items);
+      await new Promise<void>((r) => gates.push(r));
+      return items;
+    },
+    100,
+    2,
+  );
+  let answered = 0;
+  const a = [1, 2].map((i) => gc.submit(i).then((r) => (answered++, r)));
+  await new Promise((r) => setTimeout(r, 10));
+  const b = [3, 4, 5].map((i) => gc.submit(i).then((r) => (answered++, r)));
+  await new Promise((r) => setTimeout(r, 10));
+  const c = [6].map((i) => gc.submit(i).then((r) => (answered++, r)));
+  await new Promise((r) => setTimeout(r, 10));
+  // Two batches are being written at once; the third waits for one of them.
+  assert.deepEqual(started, [[1, 2], [3, 4, 5]]);
+  assert.equal(gc.pending, 1);
+  assert.equal(answered, 0, "nothing answered before its commit finished");
+  gates[1](); // the second batch finishes first
+  assert.deepEqual(await Promise.all(b), [3, 4, 5]);
+  assert.equal(answered, 3);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(started, [[1, 2], [3, 4, 5], [6]]);
+  gates[0]();
+  gates[2]();
+  assert.deepEqual(await Promise.all([...a, ...c]), [1, 2, 6]);
+});
