@@ -25,7 +25,7 @@ export function limitBody(maxSize: number): MiddlewareHandler {
 }
 
 /** The 413 a body limit answers. */
-export function tooLarge(limit: number) {
+function tooLarge(limit: number) {
   return (_c: Context): never => {
     throw new HttpError(413, "Content Too Large", {
       detail: `Request body exceeds ${limit} bytes`,
