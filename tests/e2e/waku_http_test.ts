@@ -265,17 +265,15 @@ Deno.test("e2e: bad input gets problem+json 4xx", async () => {
 
 Deno.test("e2e: a protobuf WakuMessage can be published; ephemeral ones are not stored", async () => {
   await withGateway({}, async (gw) => {
-    const bytes = encodeWakuMessage({
-      payload: new Uint8Array([1, 2, 3]),
-      contentTopic: CT,
-      version: 1,
-      timestamp: 5n,
-    });
-    const res = await fetch(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
-      method: "POST",
-      headers: { "content-type": "application/x-protobuf" },
-      body: bytes as Uint8Array<ArrayBuffer>,
-    });
+    const publishProtobuf = (payload: Uint8Array, version: number, timestamp: bigint) =>
+      fetch(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf" },
+        body: encodeWakuMessage({ payload, contentTopic: CT, version, timestamp }) as Uint8Array<
+          ArrayBuffer
+        >,
+      });
+    const res = await publishProtobuf(new Uint8Array([1, 2, 3]), 1, 5n);
     assert.equal(res.status, 200);
     const eph = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
       payload: b64("e"),
@@ -284,17 +282,7 @@ Deno.test("e2e: a protobuf WakuMessage can be published; ephemeral ones are not 
     });
     assert.equal(eph.status, 200);
     // An empty payload is left off the wire by protobuf encoders; it must still serve as "".
-    const empty = encodeWakuMessage({
-      payload: new Uint8Array(0),
-      contentTopic: CT,
-      version: 0,
-      timestamp: 6n,
-    });
-    const res2 = await fetch(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
-      method: "POST",
-      headers: { "content-type": "application/x-protobuf" },
-      body: empty as Uint8Array<ArrayBuffer>,
-    });
+    const res2 = await publishProtobuf(new Uint8Array(0), 0, 6n);
     assert.equal(res2.status, 200);
     const body = await (await fetch(`${gw.url}/store/v3/messages?includeData=true`)).json();
     assert.equal(body.messages.length, 2);
