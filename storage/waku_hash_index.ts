@@ -67,12 +67,6 @@ export class HashIndex {
     this.#memo.delete(hash.toHex());
   }
 
-  /** Whether any message waits in "q" for the index. */
-  async hasPending(): Promise<boolean> {
-    for await (const _ of this.store.kv.list({ prefix: ["waku", "q"] }, { limit: 1 })) return true;
-    return false;
-  }
-
   /** Where each message sits, by hash (undefined if not stored). */
   async locateMany(hashes: readonly Uint8Array[]): Promise<(Located | undefined)[]> {
     const found = await getMany<Uint8Array>(this.store, hashes.map((h) => ["waku", "h", h]));

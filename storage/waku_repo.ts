@@ -232,11 +232,6 @@ export class WakuRepo {
     }
   }
 
-  /** Whether any message waits for the hash index. */
-  hasPending(): Promise<boolean> {
-    return this.#hashes.hasPending();
-  }
-
   /** Where each message sits, by hash (undefined if not stored); exact at every moment. */
   locateMany(hashes: readonly Uint8Array[]): Promise<(Located | undefined)[]> {
     return this.#hashes.locateMany(hashes);

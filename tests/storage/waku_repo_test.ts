@@ -317,14 +317,19 @@ Deno.test("WakuRepo hash lookups are exact before and after the background index
   await withRepo(async (repo, store) => {
     const recs = Array.from({ length: 30 }, (_, i) => rec(i));
     await ins(repo, recs);
-    assert.equal(await repo.hasPending(), true);
+    const backlog = async () => {
+      let n = 0;
+      for await (const _ of store.kv.list({ prefix: ["waku", "q"] })) n++;
+      return n;
+    };
+    assert.equal(await backlog() > 0, true);
     const want = (r: StoredMessage) => ({
       timestamp: r.message.timestamp,
       receivedTime: r.receivedTime,
     });
     assert.deepEqual(await repo.locate(recs[7].hash), want(recs[7]), "found in the backlog");
     assert.equal(await repo.indexPending(), 30);
-    assert.equal(await repo.hasPending(), false);
+    assert.equal(await backlog() > 0, false);
     assert.deepEqual(
       await repo.locateMany(recs.map((r) => r.hash)),
       recs.map(want),
