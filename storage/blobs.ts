@@ -13,7 +13,15 @@
  * sees a reference to missing chunks.
  */
 import { concat } from "../lib/bytes.ts";
-import { commit, MAX_VALUE_BYTES, type Store } from "./kv.ts";
+import {
+  addCosts,
+  chunkForCommit,
+  commit,
+  type CommitCost,
+  MAX_VALUE_BYTES,
+  setCost,
+  type Store,
+} from "./kv.ts";
 
 /** The chunk size, below KV's 64 KiB value limit. */
 export const CHUNK_BYTES = MAX_VALUE_BYTES;
@@ -32,39 +40,48 @@ export function blobSets(prefix: Deno.KvKey, bytes: Uint8Array): [Deno.KvKey, Ui
   return out;
 }
 
+/** What setting a blob of this size under `prefix` adds to a commit. */
+export function blobCost(prefix: Deno.KvKey, size: number): CommitCost {
+  const keys = blobKeys(prefix, size);
+  return addCosts(
+    ...keys.map((k, i) => setCost(k, Math.min(CHUNK_BYTES, size - i * CHUNK_BYTES))),
+  );
+}
+
 /** Writes a blob in as many commits as the KV limits need. */
 export async function writeBlob(
   store: Store,
   prefix: Deno.KvKey,
   bytes: Uint8Array,
 ): Promise<void> {
-  const sets = blobSets(prefix, bytes);
-  const perCommit = Math.max(1, Math.floor(store.limits.maxBytes / (CHUNK_BYTES + 256)));
-  for (let i = 0; i < sets.length; i += perCommit) {
+  const runs = chunkForCommit(
+    blobSets(prefix, bytes),
+    store.limits,
+    ([k, v]) => setCost(k, v.length),
+  );
+  for (const run of runs) {
     const res = await commit(store, "blob", (op) => {
-      for (const [k, v] of sets.slice(i, i + perCommit)) op.set(k, v);
+      for (const [k, v] of run) op.set(k, v);
     });
     if (!res.ok) throw new Error("Blob chunk commit failed");
   }
 }
 
-/** Reads a whole blob of known size; throws if a chunk is missing. */
+/**
+ * Reads a whole blob of known size; undefined when its chunks are not all
+ * there (its owner deleted them meanwhile, say): the owner decides what that means.
+ */
 export async function readBlob(
   store: Store,
   prefix: Deno.KvKey,
   size: number,
-): Promise<Uint8Array> {
+): Promise<Uint8Array | undefined> {
   const parts: Uint8Array[] = [];
   for await (const entry of store.kv.list<Uint8Array>({ prefix }, { batchSize: 16 })) {
     parts.push(entry.value);
   }
   const bytes = concat(parts);
-  if (bytes.length !== size) {
-    throw new Error(
-      `Blob at ${JSON.stringify(prefix.map(String))} has ${bytes.length} of ${size} bytes`,
-    );
-  }
-  return bytes;
+  return bytes.length === size ? bytes : undefined;
 }
 
 /** The keys of a blob's chunks, e.g. to delete them in the owner's atomic. */

@@ -18,7 +18,15 @@
  * left there. So a lookup is exact at every moment.
  */
 import { compareBytes } from "../lib/bytes.ts";
-import { commit, getMany, type Store } from "./kv.ts";
+import {
+  addCosts,
+  chunkForCommit,
+  commit,
+  deleteCost,
+  getMany,
+  setCost,
+  type Store,
+} from "./kv.ts";
 import { packInt64, unpackInt64 } from "./waku_record.ts";
 
 /** Most pending entries one indexPending() call moves into the hash index. */
@@ -109,20 +117,22 @@ export class HashIndex {
     });
     for await (const e of iter) backlog.push(e);
     backlog.sort((a, b) => compareBytes(a.key[3] as Uint8Array, b.key[3] as Uint8Array));
-    const per = Math.floor((this.store.limits.maxMutations - 10) / 2);
-    for (let i = 0; i < backlog.length; i += per) {
-      const chunk = backlog.slice(i, i + per);
+    const moves = backlog.map((e) => ({
+      from: e.key,
+      to: ["waku", "h", e.key[3] as Uint8Array],
+      value: packInt64(unpackInt64(e.value)[0], e.key[2] as bigint),
+    }));
+    const runs = chunkForCommit(
+      moves,
+      this.store.limits,
+      (m) => addCosts(deleteCost(m.from), setCost(m.to, m.value.length)),
+    );
+    for (const chunk of runs) {
       const res = await commit(this.store, "waku", (op) => {
-        for (const e of chunk) {
-          op.delete(e.key);
-          op.set(
-            ["waku", "h", e.key[3] as Uint8Array],
-            packInt64(unpackInt64(e.value)[0], e.key[2] as bigint),
-          );
-        }
+        for (const m of chunk) op.delete(m.from).set(m.to, m.value);
       });
       if (!res.ok) throw new Error("Hash index commit failed");
-      for (const e of chunk) this.#memo.delete((e.key[3] as Uint8Array).toHex());
+      for (const m of chunk) this.#memo.delete((m.from[3] as Uint8Array).toHex());
     }
     return backlog.length;
   }

@@ -97,6 +97,7 @@ export function decodeRecord(value: Uint8Array): StoredMessage {
       timestamp: bigint | number;
       meta?: string;
       ephemeral?: boolean;
+      proof?: string;
     };
   };
   const m = e.message;
@@ -108,6 +109,7 @@ export function decodeRecord(value: Uint8Array): StoredMessage {
   };
   if (m.meta) message.meta = fromBase64(m.meta);
   if (m.ephemeral) message.ephemeral = true;
+  if (m.proof) message.rateLimitProof = fromBase64(m.proof);
   return {
     hash: fromHex0x(e.messageHash),
     pubsubTopic: e.pubsubTopic,

@@ -18,9 +18,22 @@
  * "t" key is new: the "t" key is fixed by the message's content, so that
  * check is the dedup.
  */
-import { blobKeys, blobSets, readBlob, writeBlob } from "./blobs.ts";
+import { blobCost, blobKeys, blobSets, readBlob, writeBlob } from "./blobs.ts";
 import { mergePage, type Position, type Scanned, type ScanRange } from "./index_scan.ts";
-import { chunkForCommit, commit, getMany, keySize, MAX_VALUE_BYTES, type Store } from "./kv.ts";
+import {
+  addCosts,
+  checkCost,
+  chunkForCommit,
+  commit,
+  type CommitCost,
+  deleteCost,
+  getMany,
+  MAX_VALUE_BYTES,
+  NO_COST,
+  setCost,
+  type Store,
+  sumCost,
+} from "./kv.ts";
 import { HashIndex, hashIndexKeys, type Located, pendingEntry } from "./waku_hash_index.ts";
 import {
   decodeRecord,
@@ -75,14 +88,14 @@ const encoder = new TextEncoder();
 
 interface Prepared {
   m: NewMessage;
-  /** Every key the publish commit sets for this message, with its value. */
+  /** Every key the publish commit sets for this message, with its value ("t" first). */
   sets: [Deno.KvKey, Uint8Array][];
   /** Payload bytes kept in a chunked blob, when the record is too big inline. */
   blob?: Uint8Array;
-  /** What the sets add to a commit's mutation size (keys and values). */
-  bytes: number;
-  /** What the sets and the dedup check add to a commit's key size. */
-  keyBytes: number;
+  /** What the dedup check and the sets add to a commit. */
+  cost: CommitCost;
+  /** What the blob's chunks would add to it. */
+  blobCost: CommitCost;
 }
 
 function prepare(m: NewMessage): Prepared {
@@ -94,18 +107,13 @@ function prepare(m: NewMessage): Prepared {
   }
   const sets = messageKeys(m.rec, value);
   sets.push(pendingEntry(m.rec.hash, located(m.rec)));
-  let bytes = 0, keys = keySize(sets[0][0]); // the check names the "t" key
-  for (const [k, v] of sets) {
-    const kb = keySize(k);
-    keys += kb;
-    bytes += kb + v.length + 16;
-  }
-  if (blob) {
-    const chunks = Math.ceil(blob.length / MAX_VALUE_BYTES);
-    bytes += blob.length + 64 * chunks;
-    keys += 64 * chunks;
-  }
-  return { m, sets, blob, bytes, keyBytes: keys };
+  return {
+    m,
+    sets,
+    blob,
+    cost: addCosts(checkCost(sets[0][0]), ...sets.map(([k, v]) => setCost(k, v.length))),
+    blobCost: blob ? blobCost(blobPrefix(m.rec.hash), blob.length) : NO_COST,
+  };
 }
 
 const located = (rec: StoredMessage): Located => ({
@@ -128,6 +136,7 @@ function messageKeys(rec: StoredMessage, value: Uint8Array): [Deno.KvKey, Uint8A
 }
 
 const tKey = (ts: bigint, hash: Uint8Array): Deno.KvKey => [P, "t", ts, hash];
+const counterKey = (pubsubTopic: string): Deno.KvKey => [P, "n", pubsubTopic];
 const blobPrefix = (hash: Uint8Array): Deno.KvKey => [P, "b", hash];
 
 /** Repository of Waku messages over one KV store. */
@@ -155,16 +164,11 @@ export class WakuRepo {
     }
     const runs = chunkForCommit(fresh, this.store.limits, ({ p }, run) => {
       // The run's first message on a pubsub topic adds that topic's counter.
-      const counter = run.some((r) => r.p.m.rec.pubsubTopic === p.m.rec.pubsubTopic)
-        ? 0
-        : keySize([P, "n", p.m.rec.pubsubTopic]);
-      const blobChunks = p.blob ? Math.ceil(p.blob.length / MAX_VALUE_BYTES) : 0;
-      return {
-        mutations: p.sets.length + blobChunks + (counter ? 1 : 0),
-        checks: 1,
-        bytes: p.bytes + counter + 24,
-        keyBytes: p.keyBytes + counter,
-      };
+      const topic = p.m.rec.pubsubTopic;
+      const counter = run.some((r) => r.p.m.rec.pubsubTopic === topic)
+        ? NO_COST
+        : sumCost(counterKey(topic));
+      return addCosts(p.cost, this.#inlineBlob(p) ? p.blobCost : NO_COST, counter);
     });
     for (const run of runs) {
       const stored = await this.#commitNew(run.map((c) => c.p));
@@ -199,7 +203,8 @@ export class WakuRepo {
 
   /** Whether a blob goes into the message's own commit (else it is written first). */
   #inlineBlob(p: Prepared): boolean {
-    return p.blob !== undefined && p.bytes <= this.store.limits.maxBytes / 2;
+    return p.blob !== undefined &&
+      p.cost.bytes + p.blobCost.bytes <= this.store.limits.maxBytes / 2;
   }
 
   /** Commits messages, guarded by their dedup checks; marks in `stored` those already there. */
@@ -216,7 +221,7 @@ export class WakuRepo {
           }
           counts.set(rec.pubsubTopic, (counts.get(rec.pubsubTopic) ?? 0n) + 1n);
         }
-        for (const [topic, n] of counts) op.sum([P, "n", topic], n);
+        for (const [topic, n] of counts) op.sum(counterKey(topic), n);
       });
       if (res.ok) break;
       if (attempt > 10) throw new Error("Waku insert kept conflicting");
@@ -258,22 +263,44 @@ export class WakuRepo {
   /** Reads records by their "t" keys, in that order, skipping any deleted meanwhile. */
   async #records(keys: Deno.KvKey[]): Promise<Uint8Array[]> {
     const entries = await getMany<Uint8Array>(this.store, keys);
-    const out: Uint8Array[] = [];
-    for (const e of entries) if (e.value) out.push(await this.#complete(e.value));
-    return out;
+    const found = entries.filter((e) => e.value !== null) as Deno.KvEntry<Uint8Array>[];
+    return await this.#completeAll(found.map((e) => e.value));
   }
 
-  /** A record with its payload inline (read from the blob when it is kept there). */
-  async #complete(value: Uint8Array): Promise<Uint8Array> {
+  /** Records with their payloads inline, leaving out those deleted since they were read. */
+  async #completeAll(values: Uint8Array[]): Promise<Uint8Array[]> {
+    const out = await Promise.all(values.map((v) => this.#complete(v)));
+    return out.filter((v) => v !== undefined);
+  }
+
+  /**
+   * A record with its payload inline (read from the blob when it is kept
+   * there); undefined if the message was deleted after its record was read.
+   * Retention deletes a record and its chunks in one commit, so missing
+   * chunks mean a deleted message, unless the record is still there: then
+   * it was stored again meanwhile, and a second read finds the chunks.
+   */
+  async #complete(value: Uint8Array): Promise<Uint8Array | undefined> {
     if (recordTag(value) !== TAG_BLOB) return value;
     const rec = decodeRecord(value);
-    rec.message.payload = await readBlob(this.store, blobPrefix(rec.hash), recordBlobSize(value));
+    const prefix = blobPrefix(rec.hash);
+    const size = recordBlobSize(value);
+    let payload = await readBlob(this.store, prefix, size);
+    if (!payload) {
+      const still = await this.store.kv.get(tKey(rec.message.timestamp, rec.hash));
+      if (still.versionstamp === null) return undefined;
+      payload = await readBlob(this.store, prefix, size);
+      if (!payload) {
+        throw new Error(`Blob of message 0x${rec.hash.toHex()} is missing chunks`);
+      }
+    }
+    rec.message.payload = payload;
     return encodeRecord(rec, storeEntryToJson(rec.hash, rec.pubsubTopic, rec.message, true));
   }
 
   /** Messages stored on a pubsub topic, from its counter. */
   async count(pubsubTopic: string): Promise<number> {
-    const e = await this.store.kv.get<Deno.KvU64>([P, "n", pubsubTopic]);
+    const e = await this.store.kv.get<Deno.KvU64>(counterKey(pubsubTopic));
     return e.value ? Number(e.value.value) : 0;
   }
 
@@ -308,7 +335,7 @@ export class WakuRepo {
     if (more) out.length = q.pageSize;
     if (!q.forward) out.reverse();
     const records = q.order === "timestamp"
-      ? await Promise.all(out.map((s) => this.#complete(s.value)))
+      ? await this.#completeAll(out.map((s) => s.value))
       : await this.#records(out.map((s) => tKey(unpackInt64(s.value)[0], s.pos.hash)));
     if (capped) return { records, next: capped };
     if (!more || out.length === 0) return { records };
@@ -359,12 +386,13 @@ export class WakuRepo {
       keys.push(...blobKeys(blobPrefix(rec.hash), recordBlobSize(e.value)));
       return { entry: e, keys, hash: rec.hash };
     });
-    const counter = [P, "n", pubsubTopic];
-    const runs = chunkForCommit(doomed, this.store.limits, (d, run) => {
-      const keyBytes = d.keys.reduce((n, k) => n + keySize(k), keySize(d.entry.key)) +
-        (run.length ? 0 : keySize(counter));
-      return { mutations: d.keys.length + 1, checks: 1, bytes: keyBytes + 24, keyBytes };
-    });
+    const counter = counterKey(pubsubTopic);
+    const runs = chunkForCommit(doomed, this.store.limits, (d, run) =>
+      addCosts(
+        checkCost(d.entry.key),
+        ...d.keys.map(deleteCost),
+        run.length ? NO_COST : sumCost(counter),
+      ));
     let deleted = 0;
     for (const run of runs) {
       const res = await commit(this.store, "waku", (op) => {

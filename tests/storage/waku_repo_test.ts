@@ -388,3 +388,70 @@ Deno.test("WakuRepo keeps a duplicate's first place, and forgets what retention 
     assert.equal(await repo.locate(first.hash), undefined);
   });
 });
+
+/**
+ * A view of the store whose first read of a blob's chunks first lets `between` run: what
+ * retention does when it deletes a message after a page's index scan and before its payload
+ * is read.
+ */
+function pausingAtBlobRead(store: Store, between: () => Promise<unknown>): Store {
+  let done = false;
+  const kv = new Proxy(store.kv, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop);
+      if (prop !== "list") return typeof v === "function" ? v.bind(target) : v;
+      return (sel: Deno.KvListSelector, opts?: Deno.KvListOptions) => {
+        const blob = "prefix" in sel && sel.prefix[1] === "b";
+        if (!blob || done) return target.list(sel, opts);
+        done = true;
+        const inner = (async function* () {
+          await between();
+          yield* target.list(sel, opts);
+        })();
+        return inner;
+      };
+    },
+  });
+  return { ...store, kv };
+}
+
+Deno.test("WakuRepo reads leave out a message retention deleted between the index scan and its payload", async () => {
+  await withRepo(async (repo, store) => {
+    const big = (i: number) =>
+      rec(i, {
+        ts: T0 + BigInt(i),
+        recv: T0 + BigInt(i),
+        payload: new Uint8Array(70_000).fill(i + 1),
+      });
+    const reads: [string, (r: WakuRepo) => Promise<Uint8Array[]>][] = [
+      [
+        "store v3 page",
+        async (r) =>
+          (await r.page({ order: "timestamp", contentTopics: [], forward: true, pageSize: 10 }))
+            .records,
+      ],
+      [
+        "beta2 page",
+        async (r) =>
+          (await r.page({ order: "received", contentTopics: [], forward: true, pageSize: 10 }))
+            .records,
+      ],
+      ["hashes= lookup", (r) => r.getByHashes([0, 1, 2, 3].map((i) => big(i).hash))],
+    ];
+    for (const [name, read] of reads) {
+      await ins(repo, [0, 1, 2, 3].map(big));
+      let deleted = 0;
+      const racing = new WakuRepo(
+        pausingAtBlobRead(store, async () => {
+          deleted = await repo.deleteOldest(PS, { keep: 3, maxDelete: 10 });
+        }),
+      );
+      const got = (await read(racing)).map(decodeRecord);
+      // The first payload read is the oldest message's, which retention deletes meanwhile.
+      assert.equal(deleted, 1, name);
+      assert.deepEqual(got.map((m) => m.message.timestamp), [T0 + 1n, T0 + 2n, T0 + 3n], name);
+      assert.deepEqual(got[0].message.payload, big(1).message.payload, name);
+      await repo.deleteOldest(PS, { keep: 0, maxDelete: 10 });
+    }
+  });
+});
