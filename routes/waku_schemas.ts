@@ -141,7 +141,13 @@ export const StoreQueryParams = z.object({
 
 export const StoreEntry = z.object({
   messageHash: z.string(),
-  message: RelayMessage.optional(),
+  message: RelayMessage.extend({
+    proof: z.string().optional().openapi({
+      type: "string",
+      format: "byte",
+      description: "rate_limit_proof (base64), when the message has one",
+    }),
+  }).optional(),
   pubsubTopic: z.string().optional(),
 }).openapi("StoreEntry");
 

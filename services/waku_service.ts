@@ -6,7 +6,14 @@
 import { HttpError } from "../error.ts";
 import type { Logger } from "../lib/log.ts";
 import { utf8Length } from "../lib/bytes.ts";
-import { encodedSize, isInt64, messageHash, type WakuMessage } from "../protocols/waku/message.ts";
+import {
+  encodedSize,
+  isInt64,
+  MAX_META_BYTES,
+  MAX_PROOF_BYTES,
+  messageHash,
+  type WakuMessage,
+} from "../protocols/waku/message.ts";
 import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
 import { retentionFor, type RetentionPolicy } from "../protocols/waku/retention_policy.ts";
 import {
@@ -112,6 +119,18 @@ export class WakuService implements Service {
     }
     if (!isInt64(m.timestamp)) {
       throw fieldError(at("timestamp"), "does not fit a signed 64-bit integer");
+    }
+    if ((m.meta?.length ?? 0) > MAX_META_BYTES) {
+      throw fieldError(
+        at("meta"),
+        `is ${m.meta!.length} bytes; at most ${MAX_META_BYTES} are allowed`,
+      );
+    }
+    if ((m.rateLimitProof?.length ?? 0) > MAX_PROOF_BYTES) {
+      throw fieldError(
+        at("rateLimitProof"),
+        `is ${m.rateLimitProof!.length} bytes; at most ${MAX_PROOF_BYTES} are stored`,
+      );
     }
     const message = m.timestamp === 0n ? { ...m, timestamp: this.#now() } : m;
     const size = encodedSize(message);

@@ -16,6 +16,15 @@ export interface WakuMessage {
   ephemeral?: boolean;
 }
 
+/** RFC 14: meta is at most 64 bytes (nwaku's MaxMetaAttrLength). */
+export const MAX_META_BYTES = 64;
+/**
+ * Most rate_limit_proof bytes a message may carry. RFC 14 sets no bound; an
+ * RLN proof (RFC 17) is about 330 bytes. The bound keeps a stored record
+ * within one KV value when its payload is moved to a blob.
+ */
+export const MAX_PROOF_BYTES = 1024;
+
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 

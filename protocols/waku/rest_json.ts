@@ -12,7 +12,10 @@ export function messageToJson(msg: WakuMessage): string {
     `{"payload":"${toBase64(msg.payload)}","contentTopic":${JSON.stringify(msg.contentTopic)},` +
     `"version":${msg.version},"timestamp":${msg.timestamp}`;
   if (msg.meta?.length) s += `,"meta":"${toBase64(msg.meta)}"`;
-  return s + `,"ephemeral":${msg.ephemeral === true}}`;
+  s += `,"ephemeral":${msg.ephemeral === true}`;
+  // nwaku's store JSON names rate_limit_proof "proof", and writes it only when present.
+  if (msg.rateLimitProof?.length) s += `,"proof":"${toBase64(msg.rateLimitProof)}"`;
+  return s + "}";
 }
 
 /** One store entry: `{messageHash, message?, pubsubTopic?}`, as a JSON string. */
