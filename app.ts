@@ -6,14 +6,14 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { timeout } from "hono/timeout";
 import type { Config } from "./config.ts";
-import { HttpError } from "./error.ts";
+import { HttpError, toHttpError } from "./error.ts";
 import type { Logger } from "./lib/log.ts";
 import type { Metrics } from "./lib/metrics.ts";
 import { requireApiKey } from "./middleware/auth.ts";
 import { limitBody } from "./middleware/body_limit.ts";
 import { observe } from "./middleware/observe.ts";
+import { requestTimeout } from "./middleware/timeout.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { wakuRelayRoutes } from "./routes/waku_relay.ts";
 import { wakuStoreRoutes } from "./routes/waku_store.ts";
@@ -31,8 +31,8 @@ export interface AppDeps {
   waku: WakuService;
 }
 
-/** Routes that set their own (larger) body limit. */
-const OWN_BODY_LIMIT = new Set(["/relay/v1/bulk"]);
+/** Routes that set their own (larger) body limit and timeout. */
+const OWN_LIMITS = new Set(["/relay/v1/bulk"]);
 
 /** Builds the app. */
 export function createApp(deps: AppDeps): OpenAPIHono {
@@ -61,12 +61,9 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       exposeHeaders: ["X-Request-Id"],
     }));
   }
-  app.use(timeout(config.requestTimeoutMs, () =>
-    new HttpError(504, "Gateway Timeout", {
-      detail: `The request took longer than ${config.requestTimeoutMs} ms`,
-    }) as unknown as HTTPException));
-  const limit = limitBody(config.bodyLimit);
-  app.use((c, next) => OWN_BODY_LIMIT.has(c.req.path) ? next() : limit(c, next));
+  for (const mw of [requestTimeout(config.requestTimeoutMs), limitBody(config.bodyLimit)]) {
+    app.use((c, next) => OWN_LIMITS.has(c.req.path) ? next() : mw(c, next));
+  }
   app.use(requireApiKey(config.apiKey));
 
   systemRoutes(app, deps);
@@ -84,22 +81,22 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       .getResponse(c.req.path)
   );
   app.onError((err, c) => {
-    if (err instanceof HttpError) return err.getResponse(c.req.path);
     if (err instanceof HTTPException && err.status < 500) {
       return new HttpError(err.status, undefined, { detail: err.message }).getResponse(c.req.path);
     }
     const id = c.get("requestId" as never) as string | undefined;
-    log.error("unhandled error", {
-      id,
-      method: c.req.method,
-      path: c.req.path,
-      error: err,
-      stack: err.stack,
-    });
-    return new HttpError(500, "Internal Server Error", {
-      detail:
-        `The gateway failed to handle this request; its log has the details under request id ${id}`,
-    }).getResponse(c.req.path);
+    const http = toHttpError(err, `request id ${id}`);
+    if (http.status >= 500) {
+      log.error("request failed", {
+        id,
+        method: c.req.method,
+        path: c.req.path,
+        status: http.status,
+        error: err,
+        stack: http.status === 500 ? err.stack : undefined,
+      });
+    }
+    return http.getResponse(c.req.path);
   });
   return app;
 }

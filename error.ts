@@ -7,6 +7,8 @@
  * throw new HttpError(400, "Unknown cursor", { detail: 'No message has hash "0x12…"' });
  * ```
  */
+import { StorageFullError, UnavailableError } from "./lib/errors.ts";
+import { asStorageError } from "./storage/kv.ts";
 
 /** A field that failed validation, named by its path in the input. */
 export interface FieldProblem {
@@ -37,6 +39,7 @@ const TITLES: Record<number, string> = {
   500: "Internal Server Error",
   503: "Service Unavailable",
   504: "Gateway Timeout",
+  507: "Insufficient Storage",
 };
 
 /** An HTTP error that renders as problem+json. */
@@ -75,4 +78,33 @@ export class HttpError extends Error {
 /** A 400 for input that names the field and what is wrong with it. */
 export function badRequest(detail: string, errors?: FieldProblem[]): HttpError {
   return new HttpError(400, "Bad Request", { detail, errors });
+}
+
+/**
+ * The HttpError a thrown value answers with: an HttpError as it is, a
+ * domain error (or a store failure KV threw) by its meaning, anything else
+ * as a 500. The caller logs what is 5xx, with its cause, under `ref` (a
+ * request id, say), which the detail of the 5xx names.
+ */
+export function toHttpError(thrown: unknown, ref = "this request"): HttpError {
+  if (thrown instanceof HttpError) return thrown;
+  const err = asStorageError(thrown);
+  if (err instanceof StorageFullError) {
+    return new HttpError(507, "Storage full", {
+      type: "tag:syncgate,2026:storage-full",
+      detail: "The gateway's storage is full, so this write was not committed. " +
+        `Reads still work; retry once space is freed. The log has the cause under ${ref}.`,
+    });
+  }
+  if (err instanceof UnavailableError) {
+    return new HttpError(503, "Storage unavailable", {
+      type: "tag:syncgate,2026:storage-unavailable",
+      detail: "The gateway's storage failed or is busy; nothing of this request was " +
+        `acknowledged. Retry shortly. The log has the cause under ${ref}.`,
+      headers: err.retryAfterSeconds ? { "retry-after": String(err.retryAfterSeconds) } : undefined,
+    });
+  }
+  return new HttpError(500, "Internal Server Error", {
+    detail: `The gateway failed to handle this request; its log has the details under ${ref}`,
+  });
 }

@@ -23,8 +23,7 @@ export function createLogger(level: Level): Logger {
       if (RANK[l] < RANK[level]) return;
       const line = JSON.stringify(
         { time: new Date().toISOString(), level: l, msg, ...fields },
-        (_k, v) =>
-          typeof v === "bigint" ? v.toString() : v instanceof Error ? `${v.name}: ${v.message}` : v,
+        (_k, v) => typeof v === "bigint" ? v.toString() : v instanceof Error ? describeError(v) : v,
       );
       (l === "error" || l === "warn" ? console.error : console.log)(line);
     };
@@ -35,4 +34,14 @@ export function createLogger(level: Level): Logger {
     error: at("error"),
     enabled: (l) => RANK[l] >= RANK[level],
   };
+}
+
+/** An error as one line, with the chain of its causes: "A: x; caused by B: y". */
+export function describeError(e: Error): string {
+  let text = `${e.name}: ${e.message}`;
+  for (let c = e.cause, depth = 0; c !== undefined && depth < 5; depth++) {
+    text += c instanceof Error ? `; caused by ${c.name}: ${c.message}` : `; caused by ${String(c)}`;
+    c = c instanceof Error ? c.cause : undefined;
+  }
+  return text;
 }

@@ -46,6 +46,11 @@ const problemResponse = {
   description: "Problem (RFC 9457)",
   content: { "application/problem+json": { schema: { type: "object" as const } } },
 };
+const serverProblemResponse = {
+  ...problemResponse,
+  description: "Problem (RFC 9457): 503 the store failed or is busy (with Retry-After), " +
+    "504 the request took too long, 507 the store is full (nothing of the write was committed)",
+};
 
 /** Registers a route's documentation and mounts its validated handler. */
 export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
@@ -74,7 +79,7 @@ export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends 
       query: def.query as any,
       body: def.body ? { content, required: true, description: def.body.description } : undefined,
     },
-    responses: { ...def.responses, "4XX": problemResponse },
+    responses: { ...def.responses, "4XX": problemResponse, "5XX": serverProblemResponse },
   });
   const honoPath = def.path.replace(/\{(\w+)\}/g, ":$1");
   const run: MiddlewareHandler = async (c) => {

@@ -9,7 +9,7 @@ import { z } from "@hono/zod-openapi";
 import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
 import { HttpError } from "../error.ts";
 import type { Metrics } from "../lib/metrics.ts";
-import type { Store } from "../storage/kv.ts";
+import { probeStore, type Store } from "../storage/kv.ts";
 import { defineRoute } from "./define.ts";
 
 export const VERSION = "0.1.0";
@@ -18,7 +18,11 @@ const Health = z.object({
   status: z.enum(["ok", "degraded"]),
   version: z.string(),
   uptimeSeconds: z.number(),
-  kv: z.enum(["ok", "error"]),
+  kv: z.enum(["ok", "full", "error"]).openapi({
+    description: "ok: reads and writes work; full: reads work, writes fail for lack of space; " +
+      "error: the store fails",
+  }),
+  kvDetail: z.string().optional().openapi({ description: "What failed, when kv is not ok" }),
 }).openapi("Health");
 
 const DOCS_ASSETS: Record<string, string> = {
@@ -43,23 +47,23 @@ export function systemRoutes(app: OpenAPIHono, deps: { store: Store; metrics: Me
     method: "get",
     path: "/health",
     tags: ["system"],
-    summary: "Liveness and KV reachability",
+    summary: "Liveness, and whether KV takes reads and writes",
+    description: "Probes KV with a read and a small write on every call.",
     responses: {
       200: { description: "Healthy", content: { "application/json": { schema: Health } } },
-      503: { description: "KV unreachable", content: { "application/json": { schema: Health } } },
+      503: {
+        description: "KV fails, or is full",
+        content: { "application/json": { schema: Health } },
+      },
     },
   }, async (c) => {
-    let kv: "ok" | "error" = "ok";
-    try {
-      await deps.store.kv.get(["health"]);
-    } catch {
-      kv = "error";
-    }
+    const { kv, detail } = await probeStore(deps.store);
     const body = {
       status: kv === "ok" ? "ok" : "degraded",
       version: VERSION,
       uptimeSeconds: Math.round((performance.now() - started) / 1000),
       kv,
+      ...(detail ? { kvDetail: detail } : {}),
     };
     return c.json(body, kv === "ok" ? 200 : 503);
   });

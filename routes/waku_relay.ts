@@ -4,13 +4,15 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
-import { HttpError } from "../error.ts";
+import { HttpError, toHttpError } from "../error.ts";
+import type { Logger } from "../lib/log.ts";
 import { toHex0x } from "../lib/bytes.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { decodeWakuMessage } from "../protocols/waku/message.ts";
 import { parseJsonExact } from "../protocols/waku/rest_json.ts";
 import { isAuthorized, tokenMatches, unauthorized } from "../middleware/auth.ts";
 import { limitBody } from "../middleware/body_limit.ts";
+import { requestTimeout } from "../middleware/timeout.ts";
 import type { LiveEvent, LiveHub } from "../services/live_hub.ts";
 import { type Publication, WAKU_CHANNEL, type WakuService } from "../services/waku_service.ts";
 import { defineRoute, parse, validationError } from "./define.ts";
@@ -28,6 +30,7 @@ import {
 
 export interface WakuRelayDeps {
   waku: WakuService;
+  log: Logger;
   hub: LiveHub;
   metrics: Metrics;
   apiKey?: string;
@@ -35,6 +38,13 @@ export interface WakuRelayDeps {
   bulkBodyLimit: number;
   liveBufferBytes: number;
 }
+
+/**
+ * The bulk route's timeout: the largest body (SYNCGATE_BULK_BODY_LIMIT, 100,000 messages)
+ * takes tens of seconds to store on a small machine, and a write must not be answered 504
+ * while it goes on to succeed.
+ */
+const BULK_TIMEOUT_MS = 600_000;
 
 const PublishResult = z.object({ messageHash: z.string() }).openapi("PublishResult");
 const BulkResult = z.object({
@@ -99,7 +109,7 @@ export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
       "stored; all are durable when this answers. Give messages timestamps to make retries idempotent.",
     query: z.object({ pubsubTopic: Topic.optional() }),
     body: { schema: BulkBody, raw: ["application/x-ndjson"] },
-    middleware: [limitBody(deps.bulkBodyLimit)],
+    middleware: [requestTimeout(BULK_TIMEOUT_MS), limitBody(deps.bulkBodyLimit)],
     responses: {
       200: { description: "Published", content: { "application/json": { schema: BulkResult } } },
     },
@@ -157,23 +167,25 @@ export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
       onFrame: async (ws, text) => {
         let id: string | undefined;
         try {
-          const frame = parse(WsFrame, parseFrame(text), "frame");
+          const raw = parseFrame(text);
+          id = frameId(raw);
+          const frame = parse(WsFrame, raw, "frame");
           if (frame.type === "auth") {
             authorized = deps.apiKey === undefined || tokenMatches(frame.token, deps.apiKey);
-            ws.send(JSON.stringify({ type: "auth", ok: authorized }));
+            sendFrame(ws, { type: "auth", ok: authorized });
             return;
           }
-          id = frame.id;
           if (!authorized) throw unauthorized();
           const p = waku.validate({
             pubsubTopic: frame.pubsubTopic,
             message: toWakuMessage(frame.message),
           });
           const r = await waku.publish(p);
-          ws.send(JSON.stringify({ type: "ack", id, messageHash: toHex0x(r.hash) }));
+          sendFrame(ws, { type: "ack", id, messageHash: toHex0x(r.hash) });
         } catch (e) {
-          if (!(e instanceof HttpError)) throw e;
-          ws.send(JSON.stringify({ type: "error", id, problem: e.toProblem() }));
+          const http = toHttpError(e, `WebSocket frame id ${id ?? "(none)"}`);
+          if (http.status >= 500) deps.log.error("WebSocket publish failed", { id, error: e });
+          sendFrame(ws, { type: "error", id, problem: http.toProblem() });
         }
       },
     });
@@ -210,6 +222,17 @@ function decodeProtobufMessage(bytes: Uint8Array) {
   } catch (e) {
     throw new HttpError(400, "Bad Request", { detail: (e as Error).message });
   }
+}
+
+/** A frame's `id`, when it has a usable one: even a frame that fails validation is answered with it. */
+function frameId(raw: unknown): string | undefined {
+  const id = (raw as { id?: unknown } | null)?.id;
+  return typeof id === "string" && id.length <= 128 ? id : undefined;
+}
+
+/** Sends a JSON frame unless the socket has closed meanwhile. */
+function sendFrame(ws: WebSocket, frame: Record<string, unknown>): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
 }
 
 function parseFrame(text: string): unknown {
