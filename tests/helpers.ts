@@ -42,6 +42,8 @@ export interface GatewayProcess {
   stop(): Promise<Deno.CommandStatus>;
   /** SIGKILL and wait: a crash. */
   kill(): Promise<Deno.CommandStatus>;
+  /** What it wrote to stderr so far (warnings and errors; the last MB). */
+  logs(): string;
 }
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -49,10 +51,18 @@ const ROOT = new URL("..", import.meta.url).pathname;
 /** The permissions `deno task start` gives the gateway (see deno.json). */
 export const GATEWAY_PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-write"];
 
-/** Starts `deno run main.ts` with the given env and waits for its ready line. */
-export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...GATEWAY_PERMISSIONS, "main.ts"],
+/**
+ * Starts `deno run main.ts` with the given env and waits for its ready line.
+ * `prefix` is a command that runs it (e.g. in its own namespaces), taking the
+ * deno command line as its last arguments.
+ */
+export async function spawnGateway(
+  env: Record<string, string>,
+  prefix: string[] = [],
+): Promise<GatewayProcess> {
+  const cmd = [...prefix, Deno.execPath(), "run", ...GATEWAY_PERMISSIONS, "main.ts"];
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
     cwd: ROOT,
     env: { SYNCGATE_PORT: "0", SYNCGATE_LOG: "warn", ...env },
     stdout: "piped",
@@ -75,14 +85,23 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
   (async () => {
     while (!(await lines.read()).done) { /* discard */ }
   })().catch(() => {});
-  child.stderr.pipeTo(new WritableStream()).catch(() => {});
+  let logs = "";
+  child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (t) => void (logs = (logs + t).slice(-1_000_000)) }),
+  ).catch(() => {});
   const wait = (sig: Deno.Signal) => {
     try {
       child.kill(sig);
     } catch { /* already gone */ }
     return child.status;
   };
-  return { url, child, stop: () => wait("SIGTERM"), kill: () => wait("SIGKILL") };
+  return {
+    url,
+    child,
+    stop: () => wait("SIGTERM"),
+    kill: () => wait("SIGKILL"),
+    logs: () => logs,
+  };
 }
 
 /** POSTs JSON and returns status and parsed body. */

@@ -3,9 +3,10 @@
  * the seed protocol as protobuf, auth, and problem+json for bad input.
  */
 import assert from "node:assert/strict";
-import { encodeWakuMessage } from "../../protocols/waku/message.ts";
+import { MAX_PROOF_BYTES } from "../../protocols/waku/message.ts";
 import { decodeHistoryRPC, encodeHistoryRPC } from "../../protocols/waku/store_rpc.ts";
 import { b64, postJson, topicPath, withGateway } from "../helpers.ts";
+import { nextFrame, openWs, publishProtobuf } from "./waku_client.ts";
 
 const PS = "/waku/2/rs/0/0";
 const CT = "/app/1/chat/proto";
@@ -265,15 +266,9 @@ Deno.test("e2e: bad input gets problem+json 4xx", async () => {
 
 Deno.test("e2e: a protobuf WakuMessage can be published; ephemeral ones are not stored", async () => {
   await withGateway({}, async (gw) => {
-    const publishProtobuf = (payload: Uint8Array, version: number, timestamp: bigint) =>
-      fetch(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
-        method: "POST",
-        headers: { "content-type": "application/x-protobuf" },
-        body: encodeWakuMessage({ payload, contentTopic: CT, version, timestamp }) as Uint8Array<
-          ArrayBuffer
-        >,
-      });
-    const res = await publishProtobuf(new Uint8Array([1, 2, 3]), 1, 5n);
+    const publish = (payload: Uint8Array, version: number, timestamp: bigint) =>
+      publishProtobuf(gw.url, PS, { payload, contentTopic: CT, version, timestamp });
+    const res = await publish(new Uint8Array([1, 2, 3]), 1, 5n);
     assert.equal(res.status, 200);
     const eph = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
       payload: b64("e"),
@@ -282,13 +277,59 @@ Deno.test("e2e: a protobuf WakuMessage can be published; ephemeral ones are not 
     });
     assert.equal(eph.status, 200);
     // An empty payload is left off the wire by protobuf encoders; it must still serve as "".
-    const res2 = await publishProtobuf(new Uint8Array(0), 0, 6n);
+    const res2 = await publish(new Uint8Array(0), 0, 6n);
     assert.equal(res2.status, 200);
     const body = await (await fetch(`${gw.url}/store/v3/messages?includeData=true`)).json();
     assert.equal(body.messages.length, 2);
     assert.deepEqual(body.messages[0].message.payload, "AQID");
     assert.equal(body.messages[0].message.version, 1);
     assert.deepEqual(body.messages[1].message.payload, "");
+  });
+});
+
+Deno.test("e2e: a protobuf rate_limit_proof is stored and served; oversize proof or meta is 400", async () => {
+  await withGateway({}, async (gw) => {
+    const proof = new Uint8Array(330).map((_, i) => i);
+    const msg = { payload: b64("p"), contentTopic: CT, version: 0, timestamp: 7n };
+    const live = await openWs(`${gw.url.replace("http", "ws")}/relay/v1/ws?contentTopics=${CT}`);
+    const frame = nextFrame(live);
+    const res = await publishProtobuf(gw.url, PS, {
+      ...msg,
+      payload: new TextEncoder().encode("p"),
+      rateLimitProof: proof,
+    });
+    assert.equal(res.status, 200);
+    const { messageHash } = await res.json();
+    assert.equal((await frame as { message: { proof: string } }).message.proof, proof.toBase64());
+    live.close();
+
+    const v3 = await (await fetch(`${gw.url}/store/v3/messages?includeData=true`)).json();
+    assert.equal(v3.messages[0].messageHash, messageHash);
+    assert.equal(v3.messages[0].message.proof, proof.toBase64(), "nwaku's JSON name: proof");
+    const beta2 = await fetch(`${gw.url}/vac/waku/store/2.0.0-beta2`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf" },
+      body: encodeHistoryRPC({
+        requestId: "p",
+        query: { topics: [], pagingInfo: { pageSize: 5, direction: "forward" } },
+      }) as Uint8Array<ArrayBuffer>,
+    });
+    const rpc = decodeHistoryRPC(await beta2.bytes());
+    assert.deepEqual(rpc.response!.messages[0].rateLimitProof, proof);
+
+    const tooBig = await publishProtobuf(gw.url, PS, {
+      ...msg,
+      payload: new Uint8Array(1),
+      rateLimitProof: new Uint8Array(MAX_PROOF_BYTES + 1),
+    });
+    const p1 = await problem(tooBig, 400);
+    assert.match(p1.detail as string, /rateLimitProof is 1025 bytes; at most 1024/);
+    const meta = await publishProtobuf(gw.url, PS, {
+      ...msg,
+      payload: new Uint8Array(1),
+      meta: new Uint8Array(65),
+    });
+    assert.match((await problem(meta, 400)).detail as string, /meta is 65 bytes; at most 64/);
   });
 });
 
@@ -320,34 +361,17 @@ Deno.test("e2e: with an API key, writes need the bearer token and reads stay ope
   });
 });
 
-function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    ws.addEventListener("message", (e) => resolve(JSON.parse(e.data)), { once: true });
-    ws.addEventListener("close", (e) => reject(new Error(`closed ${e.code} ${e.reason}`)), {
-      once: true,
-    });
-  });
-}
-
-function open(url: string): Promise<WebSocket> {
-  const ws = new WebSocket(url);
-  return new Promise((resolve, reject) => {
-    ws.onopen = () => resolve(ws);
-    ws.onerror = () => reject(new Error("WebSocket failed"));
-  });
-}
-
 Deno.test("e2e: WebSocket subscribers get matching live messages and can publish", async () => {
   await withGateway({ SYNCGATE_API_KEY: KEY }, async (gw) => {
     const wsUrl = gw.url.replace("http", "ws") +
       `/relay/v1/ws?pubsubTopic=${topicPath(PS)}&contentTopics=${CT}`;
-    const sub = await open(wsUrl);
-    const other = await open(gw.url.replace("http", "ws") + `/relay/v1/ws?contentTopics=/else`);
+    const sub = await openWs(wsUrl);
+    const other = await openWs(gw.url.replace("http", "ws") + `/relay/v1/ws?contentTopics=/else`);
     let otherGot = 0;
     other.onmessage = () => otherGot++;
     await new Promise((r) => setTimeout(r, 50));
 
-    const got = nextMessage(sub);
+    const got = nextFrame(sub);
     const pub = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
       payload: b64("live"),
       contentTopic: CT,
@@ -360,7 +384,7 @@ Deno.test("e2e: WebSocket subscribers get matching live messages and can publish
     assert.equal((frame.message as { payload: string }).payload, b64("live"));
 
     // Publishing over the socket needs auth when a key is set.
-    let reply = nextMessage(sub);
+    let reply = nextFrame(sub);
     sub.send(
       JSON.stringify({
         type: "publish",
@@ -373,7 +397,7 @@ Deno.test("e2e: WebSocket subscribers get matching live messages and can publish
     assert.equal(denied.type, "error");
     assert.equal(denied.id, "1");
     assert.equal((denied.problem as { status: number }).status, 401);
-    reply = nextMessage(sub);
+    reply = nextFrame(sub);
     sub.send(JSON.stringify({ type: "auth", token: KEY }));
     assert.deepEqual(await reply, { type: "auth", ok: true });
 
@@ -399,7 +423,7 @@ Deno.test("e2e: WebSocket subscribers get matching live messages and can publish
     assert.equal(ack.messageHash, live.messageHash);
 
     // A bad frame gets an error frame, and the socket stays usable.
-    reply = nextMessage(sub);
+    reply = nextFrame(sub);
     sub.onmessage = null;
     sub.send("{nope");
     assert.equal((await reply).type, "error");

@@ -11,24 +11,11 @@ import {
   tempDir,
   topicPath,
 } from "../helpers.ts";
+import { readAll } from "./waku_client.ts";
 
 const PS = "/waku/2/rs/0/0";
 
-async function allHashes(url: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor: string | undefined;
-  for (let i = 0; i < 1000; i++) {
-    const q = new URLSearchParams({ pageSize: "100", pubsubTopic: PS });
-    if (cursor) q.set("cursor", cursor);
-    const res = await fetch(`${url}/store/v3/messages?${q}`);
-    assert.equal(res.status, 200);
-    const body = await res.json();
-    out.push(...body.messages.map((m: { messageHash: string }) => m.messageHash));
-    cursor = body.paginationCursor;
-    if (!cursor) break;
-  }
-  return out;
-}
+const allHashes = async (url: string) => (await readAll(url, PS)).map((e) => e.messageHash);
 
 Deno.test("e2e: acknowledged messages survive a clean restart and a crash", async () => {
   const { dir, cleanup } = await tempDir();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { encodeHistoryRPC } from "../../protocols/waku/store_rpc.ts";
 import { b64, postJson, topicPath, withGateway } from "../helpers.ts";
 
 const PS = "/waku/2/rs/0/0";
@@ -38,5 +39,49 @@ Deno.test("e2e: retention runs in the background and keeps the newest per topic"
       contentTopic: "/x",
     });
     assert.equal(r.status, 200);
+  });
+});
+
+Deno.test("e2e: reads of the oldest page never fail while retention deletes large messages", async () => {
+  const env = {
+    SYNCGATE_WAKU_RETENTION: `${PS}=capacity:50`,
+    SYNCGATE_WAKU_RETENTION_INTERVAL: "1",
+  };
+  await withGateway(env, async (gw) => {
+    const statuses = new Map<number, number>();
+    const count = (s: number) => statuses.set(s, (statuses.get(s) ?? 0) + 1);
+    const until = Date.now() + 3000;
+    let i = 0;
+    const publisher = (async () => {
+      while (Date.now() < until) {
+        const items = Array.from({ length: 10 }, () => ({
+          payload: new Uint8Array(100_000).fill(i++ & 255).toBase64(),
+          contentTopic: "/app/1/x/proto",
+        }));
+        const r = await postJson(`${gw.url}/relay/v1/bulk?pubsubTopic=${topicPath(PS)}`, items);
+        count(r.status);
+      }
+    })();
+    const reader = (async () => {
+      while (Date.now() < until) {
+        const v3 = await fetch(
+          `${gw.url}/store/v3/messages?includeData=true&pageSize=5&pubsubTopic=${topicPath(PS)}`,
+        );
+        count(v3.status);
+        await v3.body?.cancel();
+        const beta2 = await fetch(`${gw.url}/vac/waku/store/2.0.0-beta2`, {
+          method: "POST",
+          headers: { "content-type": "application/x-protobuf" },
+          body: encodeHistoryRPC({
+            requestId: "r",
+            query: { topics: [], pagingInfo: { pageSize: 5, direction: "forward" } },
+          }) as Uint8Array<ArrayBuffer>,
+        });
+        count(beta2.status);
+        await beta2.body?.cancel();
+      }
+    })();
+    await Promise.all([publisher, reader]);
+    assert.deepEqual([...statuses.keys()], [200], JSON.stringify([...statuses]));
   });
 });
