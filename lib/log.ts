@@ -45,3 +45,21 @@ export function describeError(e: Error): string {
   }
   return text;
 }
+
+/**
+ * A background task's error logger that writes the same failure at most once
+ * per `quietMs` (a task on a timer meets a full disk on every pass), and at
+ * once when the failure changes.
+ */
+export function failureLogger(log: Logger, msg: string, quietMs = 60_000): (e: unknown) => void {
+  let last = "";
+  let at = -Infinity;
+  return (e) => {
+    const text = e instanceof Error ? describeError(e) : String(e);
+    const now = performance.now();
+    if (text === last && now - at < quietMs) return;
+    last = text;
+    at = now;
+    log.error(msg, { error: e });
+  };
+}

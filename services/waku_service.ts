@@ -4,7 +4,7 @@
  * pushes live messages to subscribers, and applies retention in the background.
  */
 import { HttpError } from "../error.ts";
-import type { Logger } from "../lib/log.ts";
+import { failureLogger, type Logger } from "../lib/log.ts";
 import { utf8Length } from "../lib/bytes.ts";
 import {
   encodedSize,
@@ -290,18 +290,15 @@ export class WakuService implements Service {
 
   /** Starts the hash indexer, and the retention timer if any topic has limits. */
   start(): void {
-    this.#indexTimer = setInterval(() => {
-      this.indexPending().catch((e) =>
-        this.opts.log.error("Waku hash indexing failed", { error: e })
-      );
-    }, 200);
+    const indexFailed = failureLogger(this.opts.log, "Waku hash indexing failed");
+    this.#indexTimer = setInterval(() => this.indexPending().catch(indexFailed), 200);
     const r = this.opts.retention;
     if (r.topics.size === 0 && !r.fallback) return;
-    this.#timer = setInterval(() => {
-      this.applyRetention().catch((e) =>
-        this.opts.log.error("Waku retention failed", { error: e })
-      );
-    }, this.opts.retentionIntervalMs);
+    const retentionFailed = failureLogger(this.opts.log, "Waku retention failed");
+    this.#timer = setInterval(
+      () => this.applyRetention().catch(retentionFailed),
+      this.opts.retentionIntervalMs,
+    );
   }
 
   /** Stops the timers and waits for running passes. */
