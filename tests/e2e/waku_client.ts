@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { encodeWakuMessage, type WakuMessage } from "../../protocols/waku/message.ts";
+import { encodeHistoryRPC, type HistoryRPC } from "../../protocols/waku/store_rpc.ts";
 import { topicPath } from "../helpers.ts";
 
 /** A store v3 entry as the gateway answers it. */
@@ -19,6 +20,16 @@ export function publishProtobuf(url: string, pubsubTopic: string, msg: WakuMessa
     method: "POST",
     headers: { "content-type": "application/x-protobuf" },
     body: encodeWakuMessage(msg) as Uint8Array<ArrayBuffer>,
+  });
+}
+
+/** POSTs a HistoryRPC (or any bytes) to the store 2.0.0-beta2 route. */
+export function postHistory(url: string, rpc: HistoryRPC | Uint8Array): Promise<Response> {
+  const body = rpc instanceof Uint8Array ? rpc : encodeHistoryRPC(rpc);
+  return fetch(`${url}/vac/waku/store/2.0.0-beta2`, {
+    method: "POST",
+    headers: { "content-type": "application/x-protobuf" },
+    body: body as Uint8Array<ArrayBuffer>,
   });
 }
 

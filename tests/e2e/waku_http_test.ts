@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { MAX_PROOF_BYTES } from "../../protocols/waku/message.ts";
 import { decodeHistoryRPC, encodeHistoryRPC } from "../../protocols/waku/store_rpc.ts";
 import { b64, postJson, topicPath, withGateway } from "../helpers.ts";
-import { nextFrame, openWs, publishProtobuf } from "./waku_client.ts";
+import { nextFrame, openWs, postHistory, publishProtobuf } from "./waku_client.ts";
 
 const PS = "/waku/2/rs/0/0";
 const CT = "/app/1/chat/proto";
@@ -113,13 +113,7 @@ Deno.test("e2e: the seed protocol (HistoryRPC over HTTP) pages forward and backw
     );
     await postJson(`${gw.url}/relay/v1/bulk?pubsubTopic=${topicPath(PS)}`, items);
     const query = async (pagingInfo: Parameters<typeof encodeHistoryRPC>[0]["query"]) => {
-      const res = await fetch(`${gw.url}/vac/waku/store/2.0.0-beta2`, {
-        method: "POST",
-        headers: { "content-type": "application/x-protobuf" },
-        body: encodeHistoryRPC({ requestId: "req-1", query: pagingInfo }) as Uint8Array<
-          ArrayBuffer
-        >,
-      });
+      const res = await postHistory(gw.url, { requestId: "req-1", query: pagingInfo });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get("content-type"), "application/x-protobuf");
       const rpc = decodeHistoryRPC(await res.bytes());
@@ -202,15 +196,11 @@ Deno.test("e2e: bad input gets problem+json 4xx", async () => {
     await problem(await fetch(`${gw.url}/store/v3/messages?ascending=maybe`), 400);
 
     const garbage = await problem(
-      await fetch(`${gw.url}/vac/waku/store/2.0.0-beta2`, {
-        method: "POST",
-        headers: { "content-type": "application/x-protobuf" },
-        body: new Uint8Array([0x12, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]),
-      }),
+      await postHistory(gw.url, new Uint8Array([0x12, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2])),
       400,
     );
     assert.match(garbage.detail as string, /HistoryRPC/);
-    const unknownDigest = encodeHistoryRPC({
+    const unknownDigest = await postHistory(gw.url, {
       requestId: "x",
       query: {
         topics: [],
@@ -221,14 +211,7 @@ Deno.test("e2e: bad input gets problem+json 4xx", async () => {
         },
       },
     });
-    await problem(
-      await fetch(`${gw.url}/vac/waku/store/2.0.0-beta2`, {
-        method: "POST",
-        headers: { "content-type": "application/x-protobuf" },
-        body: unknownDigest as Uint8Array<ArrayBuffer>,
-      }),
-      400,
-    );
+    await problem(unknownDigest, 400);
     const tooBig = await problem(
       await fetch(url, {
         method: "POST",
@@ -306,13 +289,9 @@ Deno.test("e2e: a protobuf rate_limit_proof is stored and served; oversize proof
     const v3 = await (await fetch(`${gw.url}/store/v3/messages?includeData=true`)).json();
     assert.equal(v3.messages[0].messageHash, messageHash);
     assert.equal(v3.messages[0].message.proof, proof.toBase64(), "nwaku's JSON name: proof");
-    const beta2 = await fetch(`${gw.url}/vac/waku/store/2.0.0-beta2`, {
-      method: "POST",
-      headers: { "content-type": "application/x-protobuf" },
-      body: encodeHistoryRPC({
-        requestId: "p",
-        query: { topics: [], pagingInfo: { pageSize: 5, direction: "forward" } },
-      }) as Uint8Array<ArrayBuffer>,
+    const beta2 = await postHistory(gw.url, {
+      requestId: "p",
+      query: { topics: [], pagingInfo: { pageSize: 5, direction: "forward" } },
     });
     const rpc = decodeHistoryRPC(await beta2.bytes());
     assert.deepEqual(rpc.response!.messages[0].rateLimitProof, proof);

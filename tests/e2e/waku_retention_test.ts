@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeHistoryRPC } from "../../protocols/waku/store_rpc.ts";
 import { b64, postJson, topicPath, withGateway } from "../helpers.ts";
+import { postHistory } from "./waku_client.ts";
 
 const PS = "/waku/2/rs/0/0";
 const KEEP = "/waku/2/rs/0/9";
@@ -69,13 +69,9 @@ Deno.test("e2e: reads of the oldest page never fail while retention deletes larg
         );
         count(v3.status);
         await v3.body?.cancel();
-        const beta2 = await fetch(`${gw.url}/vac/waku/store/2.0.0-beta2`, {
-          method: "POST",
-          headers: { "content-type": "application/x-protobuf" },
-          body: encodeHistoryRPC({
-            requestId: "r",
-            query: { topics: [], pagingInfo: { pageSize: 5, direction: "forward" } },
-          }) as Uint8Array<ArrayBuffer>,
+        const beta2 = await postHistory(gw.url, {
+          requestId: "r",
+          query: { topics: [], pagingInfo: { pageSize: 5, direction: "forward" } },
         });
         count(beta2.status);
         await beta2.body?.cancel();
