@@ -1,8 +1,58 @@
 /**
  * Errors by meaning, thrown below the HTTP edge (storage, services) so that
- * HTTP routes and, later, TCP and TLS sessions can each answer them in their
- * own terms. error.ts maps them to problem+json.
+ * HTTP routes and TCP or TLS sessions can each answer them in their own
+ * terms: error.ts maps them to problem+json, a peer session to a NACK or a
+ * close reason. Each takes a `cause` where there is one.
+ *
+ * @example
+ * ```ts
+ * throw new InvalidInputError("contentTopic", "must not be empty");
+ * throw new TooLargeError("body", 70_000_000, 67_108_864);
+ * ```
  */
+
+/** Input that breaks a rule, naming the field (a dotted path such as `body[3].payload`). */
+export class InvalidInputError extends Error {
+  override name = "InvalidInputError";
+  constructor(
+    readonly field: string | undefined,
+    readonly problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(field ? `${field} ${problem}` : problem, options);
+  }
+}
+
+/** What was asked for does not exist (a blob, a session, a cursor's message). */
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+}
+
+/** The request conflicts with what is stored (a lower sequence, a changed version). */
+export class ConflictError extends Error {
+  override name = "ConflictError";
+}
+
+/** Input over a size limit; `size` is what came (or the part of it read before stopping). */
+export class TooLargeError extends Error {
+  override name = "TooLargeError";
+  constructor(
+    readonly what: string,
+    readonly size: number,
+    readonly limit: number,
+    options?: ErrorOptions,
+  ) {
+    super(`${what} is ${size} bytes or more; the limit is ${limit}`, options);
+  }
+}
+
+/** The gateway is at a limit of its own (a full queue, too many at once): retry later. */
+export class BusyError extends Error {
+  override name = "BusyError";
+  constructor(message: string, readonly retryAfterSeconds = 1, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
 
 /** The store cannot take more data: a write was refused for lack of space. Nothing of it was committed. */
 export class StorageFullError extends Error {
@@ -10,14 +60,14 @@ export class StorageFullError extends Error {
 }
 
 /**
- * A dependency failed or is busy (the store's lock held too long, an I/O
- * error, a remote KV unreachable): not the caller's fault, and worth a retry.
+ * A dependency failed (an I/O error, the store's lock held too long, a
+ * remote KV unreachable, a peer gone): not the caller's fault, worth a retry.
  */
 export class UnavailableError extends Error {
   override name = "UnavailableError";
+  readonly retryAfterSeconds?: number;
   constructor(message: string, options?: ErrorOptions & { retryAfterSeconds?: number }) {
     super(message, options);
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }
-  readonly retryAfterSeconds?: number;
 }
