@@ -1,41 +1,34 @@
 /**
- * createApp(deps): the HTTP application — middleware, error handling and
- * every protocol's routes. Tests build it too.
+ * createApp(deps, bridges): the HTTP application — middleware, error
+ * handling, the system routes and every bridge's routes. Tests build it too.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import type { BridgeParts } from "./bridges/bridge.ts";
 import type { Config } from "./config.ts";
 import { HttpError, toHttpError } from "./error.ts";
 import type { Logger } from "./lib/log.ts";
 import type { Metrics } from "./lib/metrics.ts";
 import { requireApiKey } from "./middleware/auth.ts";
-import { limitBody } from "./middleware/body_limit.ts";
 import { observe } from "./middleware/observe.ts";
-import { requestTimeout } from "./middleware/timeout.ts";
+import { Routes } from "./routes/define.ts";
 import { systemRoutes } from "./routes/system.ts";
-import { wakuRelayRoutes } from "./routes/waku_relay.ts";
-import { wakuStoreRoutes } from "./routes/waku_store.ts";
 import type { LiveHub } from "./services/live_hub.ts";
-import type { WakuService } from "./services/waku_service.ts";
 import type { Store } from "./storage/kv.ts";
 
-/** Everything the routes need, built once by the gateway. */
+/** What the app itself needs, built once by the gateway. */
 export interface AppDeps {
   config: Config;
   store: Store;
   metrics: Metrics;
   log: Logger;
   hub: LiveHub;
-  waku: WakuService;
 }
 
-/** Routes that set their own (larger) body limit and timeout. */
-const OWN_LIMITS = new Set(["/relay/v1/bulk"]);
-
-/** Builds the app. */
-export function createApp(deps: AppDeps): OpenAPIHono {
+/** Builds the app with the routes of the given bridges. */
+export function createApp(deps: AppDeps, bridges: readonly BridgeParts[]): OpenAPIHono {
   const { config, log, metrics } = deps;
   const app = new OpenAPIHono();
 
@@ -61,20 +54,16 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       exposeHeaders: ["X-Request-Id"],
     }));
   }
-  for (const mw of [requestTimeout(config.requestTimeoutMs), limitBody(config.bodyLimit)]) {
-    app.use((c, next) => OWN_LIMITS.has(c.req.path) ? next() : mw(c, next));
-  }
   app.use(requireApiKey(config.apiKey));
 
-  systemRoutes(app, deps);
-  wakuRelayRoutes(app, {
-    ...deps,
-    apiKey: config.apiKey,
+  // Each route sets its own body limit and timeout, or gets these.
+  const routes = new Routes(app, {
     bodyLimit: config.bodyLimit,
-    bulkBodyLimit: config.bulkBodyLimit,
-    liveBufferBytes: config.liveBufferBytes,
+    timeoutMs: config.requestTimeoutMs,
   });
-  wakuStoreRoutes(app, deps);
+  systemRoutes(routes, deps);
+  for (const b of bridges) b.routes(routes);
+  routes.finish();
 
   app.notFound((c) =>
     new HttpError(404, "Not Found", { detail: `No route for ${c.req.method} ${c.req.path}` })

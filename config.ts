@@ -1,56 +1,70 @@
 /**
- * The gateway's configuration: one zod schema over `SYNCGATE_*` env vars and
- * the matching `--flags`. This is the only module that reads the environment.
- *
- * A flag is the env var's name without the prefix, lower-cased, with `-` for
- * `_`: `SYNCGATE_KV` ⇔ `--kv`, `SYNCGATE_API_KEY` ⇔ `--api-key`. Flags win.
+ * The gateway's configuration: its core settings and every bridge's (see
+ * lib/settings.ts), from `SYNCGATE_*` env vars and the matching `--flags`.
+ * This is the only module that reads the environment. Flags win over env
+ * vars; bad values stop the gateway with a message naming each setting.
  */
 import { z } from "zod";
-import { parseRetention, type RetentionPolicy } from "./protocols/waku/retention_policy.ts";
+import { BRIDGES } from "./bridges/mod.ts";
+import type { Bridge } from "./bridges/bridge.ts";
+import {
+  ENV_PREFIX,
+  envVars,
+  flagName,
+  int,
+  readGroup,
+  setting,
+  settingGroup,
+  type SettingProblem,
+  type SettingValues,
+} from "./lib/settings.ts";
 
-const int = (min: number, max: number) =>
-  z.string().regex(/^\d{1,16}$/, "must be a whole number").transform(Number).pipe(
-    z.number().min(min).max(max),
-  );
-
-/** The env schema; keys are env var names. */
-export const ConfigSchema = z.object({
-  SYNCGATE_HOST: z.string().min(1).default("127.0.0.1"),
-  SYNCGATE_PORT: int(0, 65535).default(8000),
-  /** A file path, `:memory:`, or an http(s) KV Connect URL. Unset on Deploy = Deno.openKv(). */
-  SYNCGATE_KV: z.string().min(1).optional(),
-  SYNCGATE_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
-  SYNCGATE_CORS_ORIGINS: z.string().default(""),
-  SYNCGATE_BODY_LIMIT: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
-  SYNCGATE_BULK_BODY_LIMIT: int(1024, 1024 * 1024 * 1024).default(256 * 1024 * 1024),
-  SYNCGATE_REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
-  SYNCGATE_LOG: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
-  SYNCGATE_LIVE_BUFFER_BYTES: int(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
-  SYNCGATE_WAKU_MAX_MESSAGE_BYTES: int(1024, 16 * 1024 * 1024).default(150 * 1024),
-  SYNCGATE_WAKU_RETENTION: z.string().default(""),
-  SYNCGATE_WAKU_RETENTION_INTERVAL: int(1, 86_400).default(60),
-  DENO_DEPLOYMENT_ID: z.string().optional(),
+/** The settings every gateway has, whatever its bridges. */
+export const CORE_SETTINGS = settingGroup("", {
+  host: setting(z.string().min(1).default("127.0.0.1"), "address to bind"),
+  port: setting(int(0, 65535).default(8000), "port; `0` = any free port"),
+  kv: setting(
+    z.string().min(1).optional(),
+    "KV file (created if missing), `:memory:`, or an http(s) KV Connect URL; default " +
+      "`./data/syncgate.kv`, on Deno Deploy `Deno.openKv()`",
+  ),
+  apiKey: setting(
+    z.string().min(16, "must be at least 16 characters").optional(),
+    "with a key (≥ 16 chars), every POST/PUT/DELETE and WebSocket publish needs " +
+      "`Authorization: Bearer <key>`",
+  ),
+  corsOrigins: setting(
+    z.string().default("").transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean)),
+    "comma-separated allowed origins, or `*`; empty = no CORS",
+  ),
+  bodyLimit: setting(
+    int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    "max request body (bytes) of a route that sets none of its own; larger is 413",
+  ),
+  requestTimeoutMs: setting(
+    int(100, 600_000).default(30_000),
+    "requests of a route that sets no timeout of its own taking longer are answered 504",
+  ),
+  log: setting(
+    z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    "`debug`, `info` (one JSON line per request), `warn`, `error`, `silent`",
+  ),
+  liveBufferBytes: setting(
+    int(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+    "bytes a live subscriber may have waiting; past it, it is closed with a reason",
+  ),
 });
 
-/** Validated configuration, in the shape the app uses. */
-export interface Config {
-  host: string;
-  port: number;
-  /** undefined = Deno.openKv() default (Deploy); otherwise a path, :memory: or URL. */
+export type CoreSettings = SettingValues<typeof CORE_SETTINGS.settings>;
+
+/** Validated configuration: the core settings, where KV is, and each bridge's settings. */
+export interface Config extends CoreSettings {
+  /** undefined = Deno.openKv()'s default (Deploy); otherwise a path, :memory: or URL. */
   kvPath: string | undefined;
-  apiKey: string | undefined;
-  corsOrigins: string[];
-  bodyLimit: number;
-  bulkBodyLimit: number;
-  requestTimeoutMs: number;
-  logLevel: "debug" | "info" | "warn" | "error" | "silent";
-  liveBufferBytes: number;
+  /** Running on Deno Deploy (DENO_DEPLOYMENT_ID set): no listeners of our own. */
   deploy: boolean;
-  waku: {
-    maxMessageBytes: number;
-    retention: RetentionPolicy;
-    retentionIntervalMs: number;
-  };
+  /** Each bridge's settings, by bridge name. */
+  bridges: Record<string, unknown>;
 }
 
 /** Thrown when the configuration is invalid; the message says which setting and why. */
@@ -58,10 +72,17 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-const PREFIX = "SYNCGATE_";
+/** Every env var the gateway reads, with its setting: the core's, then each bridge's. */
+export function allSettings(bridges: readonly Bridge[] = BRIDGES) {
+  return [CORE_SETTINGS, ...bridges.map((b) => b.settings)].flatMap(envVars);
+}
 
 /** Turns `--kv x`, `--kv=x` and `--api-key=y` into `SYNCGATE_*` entries. */
-export function flagsToEnv(args: readonly string[]): Record<string, string> {
+export function flagsToEnv(
+  args: readonly string[],
+  bridges: readonly Bridge[] = BRIDGES,
+): Record<string, string> {
+  const known = new Set(allSettings(bridges).map((s) => s.env));
   const out: Record<string, string> = {};
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -70,8 +91,10 @@ export function flagsToEnv(args: readonly string[]): Record<string, string> {
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     let value = eq === -1 ? args[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`Flag "--${name}" needs a value`);
-    const key = PREFIX + name.toUpperCase().replaceAll("-", "_");
-    if (!(key in ConfigSchema.shape)) throw new ConfigError(`Unknown flag "--${name}"`);
+    const key = ENV_PREFIX + name.toUpperCase().replaceAll("-", "_");
+    if (!known.has(key) || flagName(key) !== `--${name}`) {
+      throw new ConfigError(`Unknown flag "--${name}"`);
+    }
     value = value.trim();
     if (!value) throw new ConfigError(`Flag "--${name}" (${key}) needs a value`);
     out[key] = value;
@@ -90,44 +113,26 @@ export function flagsToEnv(args: readonly string[]): Record<string, string> {
 export function loadConfig(
   env: Record<string, string | undefined>,
   args: readonly string[] = [],
+  bridges: readonly Bridge[] = BRIDGES,
 ): Config {
-  const raw: Record<string, string> = {};
-  for (const key of Object.keys(ConfigSchema.shape)) {
-    const v = env[key]?.trim();
-    if (v) raw[key] = v;
-  }
-  Object.assign(raw, flagsToEnv(args));
-  const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const msgs = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  const merged = { ...env, ...flagsToEnv(args, bridges) };
+  const problems: SettingProblem[] = [];
+  const read = <T>(r: { values: T } | { problems: SettingProblem[] }): T | undefined => {
+    if ("problems" in r) problems.push(...r.problems);
+    else return r.values;
+  };
+  const core = read(readGroup(CORE_SETTINGS, merged));
+  const perBridge: Record<string, unknown> = {};
+  for (const b of bridges) perBridge[b.name] = read(readGroup(b.settings, merged));
+  if (!core || problems.length) {
+    const msgs = problems.map((p) => `${p.env}: ${p.message}`);
     throw new ConfigError(`Invalid configuration: ${msgs.join("; ")}`);
   }
-  const c = parsed.data;
-  const deploy = c.DENO_DEPLOYMENT_ID !== undefined;
-  let retention: RetentionPolicy;
-  try {
-    retention = parseRetention(c.SYNCGATE_WAKU_RETENTION);
-  } catch (e) {
-    throw new ConfigError(
-      `Invalid configuration: SYNCGATE_WAKU_RETENTION: ${(e as Error).message}`,
-    );
-  }
+  const deploy = Boolean(env.DENO_DEPLOYMENT_ID?.trim());
   return {
-    host: c.SYNCGATE_HOST,
-    port: c.SYNCGATE_PORT,
-    kvPath: c.SYNCGATE_KV ?? (deploy ? undefined : "./data/syncgate.kv"),
-    apiKey: c.SYNCGATE_API_KEY,
-    corsOrigins: c.SYNCGATE_CORS_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
-    bodyLimit: c.SYNCGATE_BODY_LIMIT,
-    bulkBodyLimit: c.SYNCGATE_BULK_BODY_LIMIT,
-    requestTimeoutMs: c.SYNCGATE_REQUEST_TIMEOUT_MS,
-    logLevel: c.SYNCGATE_LOG,
-    liveBufferBytes: c.SYNCGATE_LIVE_BUFFER_BYTES,
+    ...core,
+    kvPath: core.kv ?? (deploy ? undefined : "./data/syncgate.kv"),
     deploy,
-    waku: {
-      maxMessageBytes: c.SYNCGATE_WAKU_MAX_MESSAGE_BYTES,
-      retention,
-      retentionIntervalMs: c.SYNCGATE_WAKU_RETENTION_INTERVAL * 1000,
-    },
+    bridges: perBridge,
   };
 }

@@ -1,17 +1,17 @@
 /**
- * Builds and runs a whole gateway from a Config: KV, services, the HTTP
- * server; and closes it cleanly. main.ts and the tests use it alike.
+ * Builds and runs a whole gateway from a Config: KV, the live hub, every
+ * bridge's services and routes, the HTTP server; and closes it cleanly.
+ * main.ts and the tests use it alike.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { type AppDeps, createApp } from "./app.ts";
+import type { Bridge } from "./bridges/bridge.ts";
+import { BRIDGES } from "./bridges/mod.ts";
 import type { Config } from "./config.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMetrics } from "./lib/metrics.ts";
 import { BroadcastNotifier, LiveHub, LocalNotifier } from "./services/live_hub.ts";
-import type { Service } from "./services/service.ts";
-import { WakuService } from "./services/waku_service.ts";
 import { openStore } from "./storage/kv.ts";
-import { WakuRepo } from "./storage/waku_repo.ts";
 
 /** A running gateway. */
 export interface Gateway {
@@ -22,26 +22,23 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Opens KV, starts services and serves HTTP; resolves once listening. */
+/** Opens KV, starts every bridge's services and serves HTTP; resolves once listening. */
 export async function startGateway(
   config: Config,
-  log: Logger = createLogger(config.logLevel),
+  log: Logger = createLogger(config.log),
+  bridges: readonly Bridge[] = BRIDGES,
 ): Promise<Gateway> {
   const metrics = createMetrics();
   const store = await openStore(config.kvPath, metrics);
   const notifier = config.deploy ? new BroadcastNotifier() : new LocalNotifier();
   const hub = new LiveHub(notifier, metrics);
-  const waku = new WakuService(new WakuRepo(store), hub, {
-    maxMessageBytes: config.waku.maxMessageBytes,
-    retention: config.waku.retention,
-    retentionIntervalMs: config.waku.retentionIntervalMs,
-    log,
-  });
-  const deps: AppDeps = { config, store, metrics, log, hub, waku };
-  const app = createApp(deps);
-  // Long-lived work (retention now; listeners and peer sessions of later bridges) starts here
-  // and stops in reverse order.
-  const services: Service[] = [waku];
+  const deps: AppDeps = { config, store, metrics, log, hub };
+  const parts = bridges.map((b) =>
+    b.create({ core: config, store, hub, metrics, log }, config.bridges[b.name] as never)
+  );
+  const app = createApp(deps, parts);
+  // Started in order, stopped in reverse.
+  const services = parts.flatMap((p) => p.services);
   for (const s of services) await s.start();
   const server = Deno.serve(
     { hostname: config.host, port: config.port, onListen: () => {} },

@@ -2,7 +2,11 @@
  * Configuration from SYNCGATE_* env vars and --flags.
  */
 import assert from "node:assert/strict";
-import { ConfigError, ConfigSchema, flagsToEnv, loadConfig } from "../config.ts";
+import type { WakuSettings } from "../bridges/waku.ts";
+import { allSettings, type Config, ConfigError, flagsToEnv, loadConfig } from "../config.ts";
+
+/** The Waku bridge's part of a config. */
+const waku = (c: Config) => c.bridges.waku as WakuSettings;
 
 const KEY16 = "0123456789abcdef";
 
@@ -23,15 +27,15 @@ Deno.test("defaults: 127.0.0.1:8000, ./data/syncgate.kv, no API key", () => {
   assert.equal(c.apiKey, undefined);
   assert.deepEqual(c.corsOrigins, []);
   assert.equal(c.bodyLimit, 1024 * 1024);
-  assert.equal(c.bulkBodyLimit, 256 * 1024 * 1024);
+  assert.equal(waku(c).bulkBodyLimit, 256 * 1024 * 1024);
   assert.equal(c.requestTimeoutMs, 30_000);
-  assert.equal(c.logLevel, "info");
+  assert.equal(c.log, "info");
   assert.equal(c.liveBufferBytes, 4 * 1024 * 1024);
   assert.equal(c.deploy, false);
-  assert.equal(c.waku.maxMessageBytes, 150 * 1024);
-  assert.equal(c.waku.retention.topics.size, 0);
-  assert.equal(c.waku.retention.fallback, undefined);
-  assert.equal(c.waku.retentionIntervalMs, 60_000);
+  assert.equal(waku(c).maxMessageBytes, 150 * 1024);
+  assert.equal(waku(c).retention.topics.size, 0);
+  assert.equal(waku(c).retention.fallback, undefined);
+  assert.equal(waku(c).retentionInterval, 60);
 });
 
 Deno.test("env vars set every field", () => {
@@ -52,13 +56,13 @@ Deno.test("env vars set every field", () => {
   assert.equal(c.apiKey, KEY16);
   assert.deepEqual(c.corsOrigins, ["https://a.example", "https://b.example"]);
   assert.equal(c.bodyLimit, 2048);
-  assert.equal(c.logLevel, "silent");
-  assert.deepEqual(c.waku.retention.topics.get("/waku/2/rs/0/0"), {
+  assert.equal(c.log, "silent");
+  assert.deepEqual(waku(c).retention.topics.get("/waku/2/rs/0/0"), {
     maxAgeSeconds: 86400,
     maxCount: 100000,
   });
-  assert.deepEqual(c.waku.retention.fallback, { maxAgeSeconds: 604800 });
-  assert.equal(c.waku.retentionIntervalMs, 5000);
+  assert.deepEqual(waku(c).retention.fallback, { maxAgeSeconds: 604800 });
+  assert.equal(waku(c).retentionInterval, 5);
 });
 
 Deno.test("empty env values count as unset", () => {
@@ -102,8 +106,9 @@ Deno.test("flagsToEnv maps --flag names to SYNCGATE_* keys", () => {
   assert.deepEqual(flagsToEnv([]), {});
   assert.deepEqual(flagsToEnv(["--host= 0.0.0.0 "]), { SYNCGATE_HOST: "0.0.0.0" });
   // Every flag name corresponds to an env key of the schema.
+  const known = new Set(allSettings().map((s) => s.env));
   for (const key of Object.keys(flagsToEnv(["--port=1", "--waku-retention-interval=5"]))) {
-    assert.ok(key in ConfigSchema.shape, key);
+    assert.ok(known.has(key), key);
   }
 });
 
@@ -194,4 +199,27 @@ Deno.test({
       assert.equal(port, 8000, "blank port should be an error or the default, not 0");
     }
   },
+});
+
+Deno.test("every setting is declared once, with its bridge's prefix, and named in the README's table", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const settings = allSettings();
+  assert.equal(new Set(settings.map((s) => s.env)).size, settings.length, "no env var twice");
+  for (const { env, setting } of settings) {
+    assert.ok(readme.includes(`| \`${env}\``), `README's config table lists ${env}`);
+    assert.ok(setting.doc.length > 0, env);
+  }
+  for (const { env } of allSettings().filter((s) => s.env.includes("RETENTION"))) {
+    assert.match(env, /^SYNCGATE_WAKU_/);
+  }
+});
+
+Deno.test("a moved setting is still read under its old name; the new name wins", () => {
+  assert.equal(waku(loadConfig({ SYNCGATE_BULK_BODY_LIMIT: "4096" })).bulkBodyLimit, 4096);
+  assert.equal(
+    waku(loadConfig({ SYNCGATE_BULK_BODY_LIMIT: "4096", SYNCGATE_WAKU_BULK_BODY_LIMIT: "8192" }))
+      .bulkBodyLimit,
+    8192,
+  );
+  assert.equal(waku(loadConfig({}, ["--waku-bulk-body-limit=2048"])).bulkBodyLimit, 2048);
 });

@@ -1,0 +1,8 @@
+/**
+ * The bridges this gateway runs. Adding a protocol is adding its bridge
+ * module here: the spine (config, gateway, app) takes them from this list.
+ */
+import type { Bridge } from "./bridge.ts";
+import { waku } from "./waku.ts";
+
+export const BRIDGES: readonly Bridge[] = [waku];
