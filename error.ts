@@ -7,7 +7,16 @@
  * throw new HttpError(400, "Unknown cursor", { detail: 'No message has hash "0x12…"' });
  * ```
  */
-import { StorageFullError, UnavailableError } from "./lib/errors.ts";
+import {
+  BusyError,
+  ConflictError,
+  IncompleteError,
+  InvalidInputError,
+  NotFoundError,
+  StorageFullError,
+  TooLargeError,
+  UnavailableError,
+} from "./lib/errors.ts";
 import { asStorageError } from "./storage/kv.ts";
 
 /** A field that failed validation, named by its path in the input. */
@@ -21,6 +30,8 @@ export interface ProblemInit {
   detail?: string;
   type?: string;
   errors?: FieldProblem[];
+  /** More members of the problem object (RFC 9457 extensions), e.g. a count. */
+  extensions?: Record<string, unknown>;
   headers?: Record<string, string>;
 }
 
@@ -63,7 +74,7 @@ export class HttpError extends Error {
     if (this.init.detail) body.detail = this.init.detail;
     if (instance) body.instance = instance;
     if (this.init.errors?.length) body.errors = this.init.errors;
-    return body;
+    return { ...this.init.extensions, ...body };
   }
 
   /** The response for this error. */
@@ -75,11 +86,6 @@ export class HttpError extends Error {
   }
 }
 
-/** A 400 for input that names the field and what is wrong with it. */
-export function badRequest(detail: string, errors?: FieldProblem[]): HttpError {
-  return new HttpError(400, "Bad Request", { detail, errors });
-}
-
 /**
  * The HttpError a thrown value answers with: an HttpError as it is, a
  * domain error (or a store failure KV threw) by its meaning, anything else
@@ -88,7 +94,34 @@ export function badRequest(detail: string, errors?: FieldProblem[]): HttpError {
  */
 export function toHttpError(thrown: unknown, ref = "this request"): HttpError {
   if (thrown instanceof HttpError) return thrown;
+  if (thrown instanceof IncompleteError) {
+    const http = toHttpError(thrown.cause, ref);
+    return new HttpError(http.status, http.message, {
+      ...http.init,
+      detail: `${thrown.message}: ${http.init.detail}`,
+      extensions: { ...http.init.extensions, ...thrown.done },
+    });
+  }
   const err = asStorageError(thrown);
+  if (err instanceof InvalidInputError) {
+    return new HttpError(400, err.title ?? "Bad Request", {
+      type: err.code ? `tag:syncgate,2026:${err.code}` : undefined,
+      detail: err.message,
+      errors: err.field ? [{ field: err.field, message: err.problem }] : undefined,
+    });
+  }
+  if (err instanceof NotFoundError) return new HttpError(404, "Not Found", { detail: err.message });
+  if (err instanceof ConflictError) return new HttpError(409, "Conflict", { detail: err.message });
+  if (err instanceof TooLargeError) {
+    return new HttpError(413, "Content Too Large", { detail: err.message });
+  }
+  if (err instanceof BusyError) {
+    return new HttpError(503, "Busy", {
+      type: "tag:syncgate,2026:busy",
+      detail: `${err.message}; retry in ${err.retryAfterSeconds} s`,
+      headers: { "retry-after": String(err.retryAfterSeconds) },
+    });
+  }
   if (err instanceof StorageFullError) {
     return new HttpError(507, "Storage full", {
       type: "tag:syncgate,2026:storage-full",
@@ -97,10 +130,10 @@ export function toHttpError(thrown: unknown, ref = "this request"): HttpError {
     });
   }
   if (err instanceof UnavailableError) {
-    return new HttpError(503, "Storage unavailable", {
-      type: "tag:syncgate,2026:storage-unavailable",
-      detail: "The gateway's storage failed or is busy; nothing of this request was " +
-        `acknowledged. Retry shortly. The log has the cause under ${ref}.`,
+    return new HttpError(503, "Unavailable", {
+      type: "tag:syncgate,2026:unavailable",
+      detail: `${err.message}. Nothing of this request was acknowledged; retry shortly. ` +
+        `The log has the cause under ${ref}.`,
       headers: err.retryAfterSeconds ? { "retry-after": String(err.retryAfterSeconds) } : undefined,
     });
   }

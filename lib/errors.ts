@@ -14,12 +14,18 @@
 /** Input that breaks a rule, naming the field (a dotted path such as `body[3].payload`). */
 export class InvalidInputError extends Error {
   override name = "InvalidInputError";
+  /** A stable machine-readable name for this kind of problem, e.g. "invalid-cursor". */
+  readonly code?: string;
+  /** A short human title for that kind, e.g. "Unknown cursor". */
+  readonly title?: string;
   constructor(
     readonly field: string | undefined,
     readonly problem: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { code?: string; title?: string },
   ) {
     super(field ? `${field} ${problem}` : problem, options);
+    this.code = options?.code;
+    this.title = options?.title;
   }
 }
 
@@ -33,7 +39,7 @@ export class ConflictError extends Error {
   override name = "ConflictError";
 }
 
-/** Input over a size limit; `size` is what came (or the part of it read before stopping). */
+/** Input over a size limit; `size` is what came (or, for a stream, what was read before stopping). */
 export class TooLargeError extends Error {
   override name = "TooLargeError";
   constructor(
@@ -42,7 +48,7 @@ export class TooLargeError extends Error {
     readonly limit: number,
     options?: ErrorOptions,
   ) {
-    super(`${what} is ${size} bytes or more; the limit is ${limit}`, options);
+    super(`${what} is ${size} bytes; the limit is ${limit}`, options);
   }
 }
 
@@ -69,5 +75,17 @@ export class UnavailableError extends Error {
   constructor(message: string, options?: ErrorOptions & { retryAfterSeconds?: number }) {
     super(message, options);
     this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+}
+
+/**
+ * A write done in part: `cause` stopped it, and `done` says what was
+ * completed (e.g. the hashes stored before a full disk), so the caller can
+ * retry the rest. It is answered as its cause is, with `done` added.
+ */
+export class IncompleteError extends Error {
+  override name = "IncompleteError";
+  constructor(message: string, readonly done: Record<string, unknown>, options: ErrorOptions) {
+    super(message, options);
   }
 }

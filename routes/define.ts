@@ -1,18 +1,40 @@
 /**
- * Declares a route once: its zod schemas go into /openapi.json and the same
- * schemas validate every request. Validation failures become problem+json
- * 400s that name each field; a body of the wrong media type is a 415.
- * JSON bodies are parsed with exact int64 timestamps (parseJsonExact).
+ * Declares routes once: a route's zod schemas go into /openapi.json and the
+ * same schemas validate every request; it declares its body (JSON, raw
+ * media types read by the handler, or a stream), its body limit and its
+ * timeout. Validation failures become 400 problems naming each field (at
+ * most MAX_FIELD_PROBLEMS of them, with the count); a body of the wrong
+ * media type is a 415; a known path with a wrong method is a 405 with
+ * `Allow`. This module knows no protocol: JSON integers are kept exact for
+ * the fields a schema marks with exactInt64(), and repeated query
+ * parameters are joined for the fields marked with listParam() and refused
+ * for the others.
  */
 import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import type { z } from "zod";
-import { badRequest, type FieldProblem, HttpError } from "../error.ts";
-import { parseJsonExact } from "../protocols/waku/rest_json.ts";
+import { type FieldProblem, HttpError } from "../error.ts";
+import { parseJsonExact } from "../lib/json_exact.ts";
+import { limitBody } from "../middleware/body_limit.ts";
+import { requestTimeout } from "../middleware/timeout.ts";
 
-type Method = "get" | "post" | "put" | "delete" | "patch" | "head";
+type Method = "get" | "post" | "put" | "delete" | "patch";
 
-/** A route: OpenAPI metadata plus the schemas its input must meet. */
+/** Most field problems a 400 lists; the rest are counted. */
+export const MAX_FIELD_PROBLEMS = 20;
+
+/** What a route's body may be. */
+export interface BodySpec<B extends z.ZodType> {
+  /** `application/json`, read whole (within the body limit) and validated. */
+  json?: B;
+  /** Other media types; the handler reads those itself (bytes or `c.req.raw.body`). */
+  raw?: string[];
+  /** The handler reads every body, JSON included, as a stream (counted against the limit). */
+  stream?: boolean;
+  description?: string;
+}
+
+/** A route: OpenAPI metadata, the schemas its input must meet, and its limits. */
 export interface RouteDef<
   P extends z.ZodType = z.ZodType,
   Q extends z.ZodType = z.ZodType,
@@ -26,20 +48,28 @@ export interface RouteDef<
   description?: string;
   params?: P;
   query?: Q;
-  /** JSON body schema; `raw` bodies (protobuf, NDJSON) are read by the handler. */
-  body?: { schema?: B; raw?: string[]; description?: string };
+  body?: BodySpec<B>;
+  /** Largest body in bytes; the gateway's default when absent. */
+  bodyLimit?: number;
+  /** Longest the handling may take; the gateway's default when absent. */
+  timeoutMs?: number;
   responses: RouteConfig["responses"];
-  middleware?: MiddlewareHandler[];
 }
 
 /** What a handler receives after validation. */
 export interface Input<P, Q, B> {
   params: P;
   query: Q;
-  /** The validated JSON body, or undefined when the request sent a raw media type. */
+  /** The validated JSON body, or undefined when the request sent a raw media type or a stream. */
   body: B | undefined;
   /** The media type of the body, when there is one. */
   contentType: string | undefined;
+}
+
+/** The limits a route without its own gets. */
+export interface RouteDefaults {
+  bodyLimit: number;
+  timeoutMs: number;
 }
 
 const problemResponse = {
@@ -52,68 +82,188 @@ const serverProblemResponse = {
     "504 the request took too long, 507 the store is full (nothing of the write was committed)",
 };
 
-/** Registers a route's documentation and mounts its validated handler. */
-export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
-  app: OpenAPIHono,
-  def: RouteDef<P, Q, B>,
-  handler: (
-    c: Context,
-    input: Input<z.infer<P>, z.infer<Q>, z.infer<B>>,
-  ) => Response | Promise<Response>,
-): void {
-  const content: Record<string, { schema: z.ZodType | { type: "string"; format: "binary" } }> = {};
-  if (def.body?.schema) content["application/json"] = { schema: def.body.schema };
-  for (const t of def.body?.raw ?? []) {
-    content[t] = { schema: { type: "string", format: "binary" } };
-  }
-  app.openAPIRegistry.registerPath({
-    method: def.method,
-    path: def.path,
-    tags: def.tags,
-    summary: def.summary,
-    description: def.description,
-    request: {
-      // deno-lint-ignore no-explicit-any
-      params: def.params as any,
-      // deno-lint-ignore no-explicit-any
-      query: def.query as any,
-      body: def.body ? { content, required: true, description: def.body.description } : undefined,
-    },
-    responses: { ...def.responses, "4XX": problemResponse, "5XX": serverProblemResponse },
-  });
-  const honoPath = def.path.replace(/\{(\w+)\}/g, ":$1");
-  const run: MiddlewareHandler = async (c) => {
-    const params = parse(def.params, c.req.param(), "path");
-    const query = parse(def.query, Object.fromEntries(new URL(c.req.url).searchParams), "query");
-    let body: z.infer<B> | undefined;
-    let contentType: string | undefined;
-    if (def.body) {
-      contentType = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
-      const accepted = [...(def.body.schema ? ["application/json"] : []), ...(def.body.raw ?? [])];
-      if (!accepted.includes(contentType)) {
-        throw new HttpError(415, "Unsupported Media Type", {
-          detail: `Content-Type "${contentType || "(none)"}" is not accepted here; send ${
-            accepted.join(" or ")
-          }`,
-        });
-      }
-      if (contentType === "application/json" && def.body.schema) {
-        const text = await c.req.text();
-        let json: unknown;
-        try {
-          json = parseJsonExact(text);
-        } catch (e) {
-          throw badRequest(`Request body is not valid JSON: ${(e as Error).message}`);
+/** The routes of one app: declares each, and answers wrong methods on known paths. */
+export class Routes {
+  readonly #methods = new Map<string, Set<string>>();
+
+  constructor(readonly app: OpenAPIHono, private readonly defaults: RouteDefaults) {}
+
+  /** Registers a route's documentation and mounts its validated handler. */
+  define<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+    def: RouteDef<P, Q, B>,
+    handler: (
+      c: Context,
+      input: Input<z.infer<P>, z.infer<Q>, z.infer<B>>,
+    ) => Response | Promise<Response>,
+  ): void {
+    this.#document(def);
+    const honoPath = def.path.replace(/\{(\w+)\}/g, ":$1");
+    const methods = this.#methods.get(honoPath) ?? new Set();
+    methods.add(def.method.toUpperCase());
+    this.#methods.set(honoPath, methods);
+    const int64Keys = def.body?.json ? exactInt64Keys(def.body.json) : [];
+    const run: MiddlewareHandler = async (c) => {
+      const params = parse(def.params, c.req.param(), "path");
+      const query = parse(def.query, queryObject(c.req.url, def.query), "query");
+      let body: z.infer<B> | undefined;
+      let contentType: string | undefined;
+      if (def.body) {
+        contentType = mediaType(c);
+        const accepted = [...(def.body.json ? ["application/json"] : []), ...(def.body.raw ?? [])];
+        if (!accepted.includes(contentType)) {
+          throw new HttpError(415, "Unsupported Media Type", {
+            detail: `Content-Type "${contentType || "(none)"}" is not accepted here; send ${
+              accepted.join(" or ")
+            }`,
+          });
         }
-        body = parse(def.body.schema, json, "body");
+        if (contentType === "application/json" && def.body.json && !def.body.stream) {
+          body = parseJson(await c.req.text(), def.body.json, "body", int64Keys);
+        }
+      }
+      return handler(
+        c,
+        { params, query, body, contentType } as Input<z.infer<P>, z.infer<Q>, z.infer<B>>,
+      );
+    };
+    const limits = [
+      requestTimeout(def.timeoutMs ?? this.defaults.timeoutMs),
+      limitBody(def.bodyLimit ?? this.defaults.bodyLimit),
+    ];
+    this.app.on([def.method.toUpperCase()], [honoPath], ...limits, run);
+  }
+
+  /**
+   * Answers the methods no route takes on a known path: 405 with `Allow`
+   * (OPTIONS: 204 with `Allow`). Call once, after every route is defined.
+   */
+  finish(): void {
+    for (const [path, methods] of this.#methods) {
+      const allow = [...methods, ...(methods.has("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+      this.app.all(path, (c) => {
+        if (c.req.method === "OPTIONS") return c.body(null, 204, { allow });
+        throw new HttpError(405, "Method Not Allowed", {
+          detail: `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`,
+          headers: { allow },
+        });
+      });
+    }
+  }
+
+  #document(def: RouteDef): void {
+    const content: Record<string, { schema: z.ZodType | { type: "string"; format: "binary" } }> =
+      {};
+    if (def.body?.json) content["application/json"] = { schema: def.body.json };
+    for (const t of def.body?.raw ?? []) {
+      content[t] = { schema: { type: "string", format: "binary" } };
+    }
+    this.app.openAPIRegistry.registerPath({
+      method: def.method,
+      path: def.path,
+      tags: def.tags,
+      summary: def.summary,
+      description: def.description,
+      request: {
+        // deno-lint-ignore no-explicit-any
+        params: def.params as any,
+        // deno-lint-ignore no-explicit-any
+        query: def.query as any,
+        body: def.body ? { content, required: true, description: def.body.description } : undefined,
+      },
+      responses: { ...def.responses, "4XX": problemResponse, "5XX": serverProblemResponse },
+    });
+  }
+}
+
+/** The request's media type, lower-case without parameters ("" when absent). */
+export function mediaType(c: Context): string {
+  return (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+}
+
+// Schemas marked by the helpers below; define.ts finds them by walking a route's schemas.
+const INT64 = new WeakSet<z.ZodType>();
+const LISTS = new WeakSet<z.ZodType>();
+
+/** Marks a schema whose JSON integers must be read exactly (handed over as their digits). */
+export function exactInt64<T extends z.ZodType>(schema: T): T {
+  INT64.add(schema);
+  return schema;
+}
+
+/** Marks a query parameter schema as a comma-separated list: repeated parameters are joined. */
+export function listParam<T extends z.ZodType>(schema: T): T {
+  LISTS.add(schema);
+  return schema;
+}
+
+/** The object keys, anywhere in a schema, whose value schema is marked with exactInt64(). */
+export function exactInt64Keys(schema: z.ZodType): string[] {
+  const keys = new Set<string>();
+  const seen = new Set<z.ZodType>();
+  const walk = (s: z.ZodType | undefined): void => {
+    if (!s || seen.has(s)) return;
+    seen.add(s);
+    const def = (s as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+    if (def.type === "object") {
+      for (const [k, v] of Object.entries(def.shape as Record<string, z.ZodType>)) {
+        if (marked(v, INT64)) keys.add(k);
+        walk(v);
       }
     }
-    return handler(
-      c,
-      { params, query, body, contentType } as Input<z.infer<P>, z.infer<Q>, z.infer<B>>,
-    );
+    for (const child of ["element", "innerType", "in", "out", "schema"]) {
+      walk(def[child] as z.ZodType | undefined);
+    }
+    for (const o of (def.options as z.ZodType[] | undefined) ?? []) walk(o);
   };
-  app.on([def.method.toUpperCase()], [honoPath], ...(def.middleware ?? []), run);
+  walk(schema);
+  return [...keys].sort();
+}
+
+/** Whether a schema, or what it wraps (optional, default, pipe…), carries the mark. */
+function marked(s: z.ZodType, set: WeakSet<z.ZodType>): boolean {
+  for (let cur: z.ZodType | undefined = s, i = 0; cur && i < 10; i++) {
+    if (set.has(cur)) return true;
+    const def = (cur as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
+    cur = (def.innerType ?? def.in) as z.ZodType | undefined;
+  }
+  return false;
+}
+
+/**
+ * The query as an object of strings: a parameter given more than once is
+ * joined with commas where the schema marks a list, and a 400 elsewhere
+ * (rather than one value silently winning).
+ */
+function queryObject(url: string, schema: z.ZodType | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const shape = schema
+    ? ((schema as unknown as { _zod: { def: { shape?: Record<string, z.ZodType> } } })._zod.def
+      .shape ?? {})
+    : {};
+  const repeated: FieldProblem[] = [];
+  for (const [k, v] of new URL(url).searchParams) {
+    if (!(k in out)) out[k] = v;
+    else if (shape[k] && marked(shape[k], LISTS)) out[k] += "," + v;
+    else repeated.push({ field: `query.${k}`, message: "is given more than once" });
+  }
+  if (repeated.length) throw fieldProblems(repeated);
+  return out;
+}
+
+/** Parses JSON text (int64 keys exact) and validates it; a 400 names what is wrong. */
+export function parseJson<T extends z.ZodType>(
+  text: string,
+  schema: T,
+  where: string,
+  int64Keys: readonly string[] = exactInt64Keys(schema),
+): z.infer<T> {
+  let json: unknown;
+  try {
+    json = parseJsonExact(text, int64Keys);
+  } catch (e) {
+    throw fieldProblems([], `${where} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parse(schema, json, where);
 }
 
 /** Validates one part of the input; unknown schemas pass the value through. */
@@ -128,11 +278,24 @@ export function parse<T extends z.ZodType>(
   throw validationError(r.error.issues, where);
 }
 
-/** Turns zod issues into a 400 that lists each offending field. */
+/** Turns zod issues into a 400 that lists each offending field (at most MAX_FIELD_PROBLEMS). */
 export function validationError(issues: readonly z.core.$ZodIssue[], where: string): HttpError {
-  const errors: FieldProblem[] = issues.map((i) => ({
+  return fieldProblems(issues.map((i) => ({
     field: [where, ...i.path.map(String)].join("."),
     message: i.message,
-  }));
-  return badRequest(errors.map((e) => `${e.field}: ${e.message}`).join("; "), errors);
+  })));
+}
+
+/** A 400 listing field problems, at most MAX_FIELD_PROBLEMS of them plus how many there were. */
+export function fieldProblems(all: FieldProblem[], detail?: string): HttpError {
+  const errors = all.slice(0, MAX_FIELD_PROBLEMS);
+  const more = all.length - errors.length;
+  const text = detail ??
+    errors.map((e) => `${e.field}: ${e.message}`).join("; ") +
+      (more > 0 ? `; and ${more} more problems` : "");
+  return new HttpError(400, "Bad Request", {
+    detail: text,
+    errors,
+    ...(more > 0 ? { extensions: { errorCount: all.length } } : {}),
+  });
 }

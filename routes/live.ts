@@ -25,15 +25,19 @@ export type FrameHandler = (ws: WebSocket, text: string) => Promise<void> | void
 /**
  * Upgrades to a WebSocket that receives live events and, when `onFrame` is
  * given, accepts frames from the client (frames over `maxFrameBytes` close
- * the socket with 1009).
+ * the socket with 1009; past `maxInFlight` frames being handled at once, a
+ * frame is answered with a 503 Busy error frame and not handled).
  */
 export function liveWebSocket(
   c: Context,
-  opts: LiveOptions & { onFrame?: FrameHandler; maxFrameBytes: number },
+  opts: LiveOptions & { onFrame?: FrameHandler; maxFrameBytes: number; maxInFlight?: number },
 ): Response {
   const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
   let unsubscribe = () => {};
+  let counted = false;
+  let inFlight = 0;
   socket.onopen = () => {
+    counted = true;
     opts.metrics.openWebSockets.add(1);
     unsubscribe = opts.hub.subscribe(opts.channel, {
       matches: opts.matches,
@@ -48,7 +52,9 @@ export function liveWebSocket(
   };
   socket.onclose = () => {
     unsubscribe();
-    opts.metrics.openWebSockets.add(-1);
+    // Counted once, whatever close events come.
+    if (counted) opts.metrics.openWebSockets.add(-1);
+    counted = false;
   };
   socket.onerror = () => {};
   socket.onmessage = async (ev) => {
@@ -61,16 +67,55 @@ export function liveWebSocket(
       return;
     }
     if (!opts.onFrame) {
-      socket.send(JSON.stringify({ type: "error", status: 400, title: "This socket only sends" }));
+      sendFrame(socket, { type: "error", status: 400, title: "This socket only sends" });
       return;
     }
+    if (inFlight >= (opts.maxInFlight ?? Infinity)) {
+      sendFrame(socket, {
+        type: "error",
+        id: frameIdOf(ev.data),
+        problem: {
+          type: "tag:syncgate,2026:busy",
+          title: "Busy",
+          status: 503,
+          detail:
+            `${opts.maxInFlight} frames of this socket are being handled; send this one again ` +
+            "once some are answered",
+        },
+      });
+      return;
+    }
+    inFlight++;
     try {
       await opts.onFrame(socket, ev.data);
     } catch {
+      // A frame handler answers its own errors; one that throws is a bug.
       if (socket.readyState === WebSocket.OPEN) socket.close(1011, "Internal error");
+    } finally {
+      inFlight--;
     }
   };
   return response;
+}
+
+/** A parsed frame's `id`, when it has a usable one (a string of ≤ 128 characters). */
+export function frameId(raw: unknown): string | undefined {
+  const id = (raw as { id?: unknown } | null)?.id;
+  return typeof id === "string" && id.length <= 128 ? id : undefined;
+}
+
+/** The `id` of a frame's text, if it is JSON with one (for answering a frame not handled). */
+function frameIdOf(text: string): string | undefined {
+  try {
+    return frameId(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sends a JSON frame unless the socket has closed meanwhile. */
+export function sendFrame(ws: WebSocket, frame: Record<string, unknown>): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
 }
 
 const encoder = new TextEncoder();

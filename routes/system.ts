@@ -3,14 +3,13 @@
  * API reference page whose assets come from the swagger-ui-dist package
  * (no CDN), so it renders offline.
  */
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 // The path helper alone: the package index would load the 1.4 MB bundle as a module.
 import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
-import { HttpError } from "../error.ts";
+import { NotFoundError } from "../lib/errors.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { probeStore, type Store } from "../storage/kv.ts";
-import { defineRoute } from "./define.ts";
+import type { Routes } from "./define.ts";
 
 export const VERSION = "0.1.0";
 
@@ -25,10 +24,15 @@ const Health = z.object({
   kvDetail: z.string().optional().openapi({ description: "What failed, when kv is not ok" }),
 }).openapi("Health");
 
-const DOCS_ASSETS: Record<string, string> = {
-  "swagger-ui.css": "text/css",
-  "swagger-ui-bundle.js": "text/javascript",
-};
+/** The docs page's assets: a file of swagger-ui-dist, or our own initialiser. */
+const DOCS_ASSETS = new Map<string, { type: string; file?: string; text?: string }>([
+  ["swagger-ui.css", { type: "text/css", file: "swagger-ui.css" }],
+  ["swagger-ui-bundle.js", { type: "text/javascript", file: "swagger-ui-bundle.js" }],
+  ["init.js", {
+    type: "text/javascript",
+    text: `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui" });`,
+  }],
+]);
 
 const DOCS_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>syncgate API</title>
@@ -37,13 +41,12 @@ const DOCS_HTML = `<!doctype html>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script src="/docs/assets/init.js"></script></body></html>`;
 
-const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui" });`;
-
 /** Mounts /health, /metrics, /openapi.json and /docs. */
-export function systemRoutes(app: OpenAPIHono, deps: { store: Store; metrics: Metrics }): void {
+export function systemRoutes(routes: Routes, deps: { store: Store; metrics: Metrics }): void {
+  const { app } = routes;
   const started = performance.now();
 
-  defineRoute(app, {
+  routes.define({
     method: "get",
     path: "/health",
     tags: ["system"],
@@ -68,8 +71,7 @@ export function systemRoutes(app: OpenAPIHono, deps: { store: Store; metrics: Me
     return c.json(body, kv === "ok" ? 200 : 503);
   });
 
-  defineRoute(
-    app,
+  routes.define(
     {
       method: "get",
       path: "/metrics",
@@ -86,7 +88,7 @@ export function systemRoutes(app: OpenAPIHono, deps: { store: Store; metrics: Me
       c.body(deps.metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
   );
 
-  defineRoute(app, {
+  routes.define({
     method: "get",
     path: "/openapi.json",
     tags: ["system"],
@@ -108,7 +110,7 @@ export function systemRoutes(app: OpenAPIHono, deps: { store: Store; metrics: Me
       },
     })));
 
-  defineRoute(app, {
+  routes.define({
     method: "get",
     path: "/docs",
     tags: ["system"],
@@ -118,15 +120,25 @@ export function systemRoutes(app: OpenAPIHono, deps: { store: Store; metrics: Me
 
   const assetDir = getAbsoluteFSPath();
   const cache = new Map<string, Uint8Array>();
-  app.get("/docs/assets/:name", async (c) => {
-    const name = c.req.param("name");
-    if (name === "init.js") return c.body(DOCS_INIT, 200, { "content-type": "text/javascript" });
-    const type = DOCS_ASSETS[name];
-    if (!type) throw new HttpError(404, "Not Found", { detail: `No docs asset "${name}"` });
-    let bytes = cache.get(name);
-    if (!bytes) cache.set(name, bytes = await Deno.readFile(`${assetDir}/${name}`));
+  routes.define({
+    method: "get",
+    path: "/docs/assets/{name}",
+    tags: ["system"],
+    summary: "Assets of the API reference page",
+    params: z.object({ name: z.string().openapi({ enum: [...DOCS_ASSETS.keys()] }) }),
+    responses: { 200: { description: "CSS or JavaScript" } },
+  }, async (c, { params }) => {
+    const asset = DOCS_ASSETS.get(params.name);
+    if (!asset) throw new NotFoundError(`No docs asset "${params.name}"`);
+    let bytes = cache.get(params.name);
+    if (!bytes) {
+      bytes = asset.text !== undefined
+        ? new TextEncoder().encode(asset.text)
+        : await Deno.readFile(`${assetDir}/${asset.file}`);
+      cache.set(params.name, bytes);
+    }
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
-      "content-type": type,
+      "content-type": asset.type,
       "cache-control": "public, max-age=86400",
     });
   });

@@ -2,21 +2,20 @@
  * Waku relay over HTTP, as nwaku's REST API: publish one message, publish in
  * bulk, and follow live messages over WebSocket or SSE.
  */
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
-import { HttpError, toHttpError } from "../error.ts";
+import { type FieldProblem, HttpError, toHttpError } from "../error.ts";
+import { BusyError, IncompleteError, InvalidInputError } from "../lib/errors.ts";
+import { jsonArrayItems, ndjsonLines } from "../lib/json_items.ts";
+import { parseJsonExact } from "../lib/json_exact.ts";
 import type { Logger } from "../lib/log.ts";
 import { toHex0x } from "../lib/bytes.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { decodeWakuMessage } from "../protocols/waku/message.ts";
-import { parseJsonExact } from "../protocols/waku/rest_json.ts";
 import { isAuthorized, tokenMatches, unauthorized } from "../middleware/auth.ts";
-import { limitBody } from "../middleware/body_limit.ts";
-import { requestTimeout } from "../middleware/timeout.ts";
 import type { LiveEvent, LiveHub } from "../services/live_hub.ts";
 import { type Publication, WAKU_CHANNEL, type WakuService } from "../services/waku_service.ts";
-import { defineRoute, parse, validationError } from "./define.ts";
-import { liveSse, liveWebSocket } from "./live.ts";
+import { exactInt64Keys, fieldProblems, parse, parseJson, type Routes } from "./define.ts";
+import { frameId, liveSse, liveWebSocket, sendFrame } from "./live.ts";
 import {
   BulkBody,
   BulkItem,
@@ -34,17 +33,21 @@ export interface WakuRelayDeps {
   hub: LiveHub;
   metrics: Metrics;
   apiKey?: string;
-  bodyLimit: number;
+  /** Largest WebSocket frame. */
+  frameLimit: number;
   bulkBodyLimit: number;
   liveBufferBytes: number;
 }
 
 /**
- * The bulk route's timeout: the largest body (SYNCGATE_BULK_BODY_LIMIT, 100,000 messages)
- * takes tens of seconds to store on a small machine, and a write must not be answered 504
- * while it goes on to succeed.
+ * The bulk route's timeout: the largest body (100,000 messages) takes tens of seconds to
+ * store on a small machine, and a write must not be answered 504 while it goes on to succeed.
  */
 const BULK_TIMEOUT_MS = 600_000;
+/** Bulk requests handled at once; more are 503 Busy (each may hold its body's messages). */
+export const MAX_CONCURRENT_BULKS = 2;
+/** Publish frames one WebSocket may have in flight; past it a frame is answered 503 Busy. */
+export const MAX_FRAMES_IN_FLIGHT = 256;
 
 const PublishResult = z.object({ messageHash: z.string() }).openapi("PublishResult");
 const BulkResult = z.object({
@@ -73,10 +76,10 @@ function liveFilter(q: z.infer<typeof LiveQuery>): (e: LiveEvent) => boolean {
 }
 
 /** Mounts the relay routes. */
-export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
+export function wakuRelayRoutes(routes: Routes, deps: WakuRelayDeps): void {
   const { waku } = deps;
 
-  defineRoute(app, {
+  routes.define({
     method: "post",
     path: "/relay/v1/messages/{pubsubTopic}",
     tags: ["waku relay"],
@@ -85,7 +88,7 @@ export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
       "nwaku's relay publish. The message is stored (unless ephemeral) before the answer. " +
       "The body is nwaku's JSON, or a protobuf WakuMessage (application/x-protobuf).",
     params: PubsubTopicParam,
-    body: { schema: RelayMessage, raw: ["application/x-protobuf"] },
+    body: { json: RelayMessage, raw: ["application/x-protobuf"] },
     responses: {
       200: { description: "Published", content: { "application/json": { schema: PublishResult } } },
     },
@@ -98,48 +101,62 @@ export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
     return c.json({ messageHash: toHex0x(r.hash) });
   });
 
-  defineRoute(app, {
+  let bulks = 0;
+  routes.define({
     method: "post",
     path: "/relay/v1/bulk",
     tags: ["waku relay"],
     summary: "Publish many messages",
     description:
       "A JSON array or an NDJSON stream (application/x-ndjson) of relay messages, each with " +
-      "its pubsubTopic (or the `pubsubTopic` query default). Every item is validated before any is " +
-      "stored; all are durable when this answers. Give messages timestamps to make retries idempotent.",
+      "its pubsubTopic (or the `pubsubTopic` query default). The body is read and validated item " +
+      "by item as it arrives; every item is validated before any is stored, and all are durable " +
+      `when this answers. At most ${MAX_BULK_MESSAGES} messages; at most ${MAX_CONCURRENT_BULKS} ` +
+      "bulk requests at once (more are 503 with Retry-After). Give messages timestamps to make " +
+      "retries idempotent.",
     query: z.object({ pubsubTopic: Topic.optional() }),
-    body: { schema: BulkBody, raw: ["application/x-ndjson"] },
-    middleware: [requestTimeout(BULK_TIMEOUT_MS), limitBody(deps.bulkBodyLimit)],
+    body: { json: BulkBody, raw: ["application/x-ndjson"], stream: true },
+    bodyLimit: deps.bulkBodyLimit,
+    timeoutMs: BULK_TIMEOUT_MS,
     responses: {
       200: { description: "Published", content: { "application/json": { schema: BulkResult } } },
     },
-  }, async (c, { query, body }) => {
-    const items = body ?? parseNdjson(await c.req.text());
-    const pubs: Publication[] = items.map((item, i) => {
-      const pubsubTopic = item.pubsubTopic ?? query.pubsubTopic;
-      if (pubsubTopic === undefined) {
-        throw validationError([{
-          code: "custom",
-          path: [i, "pubsubTopic"],
-          message: "is required",
-          input: undefined,
-        }], "body");
+  }, async (c, { query, contentType }) => {
+    if (bulks >= MAX_CONCURRENT_BULKS) {
+      throw new BusyError(`${MAX_CONCURRENT_BULKS} bulk requests are in progress`);
+    }
+    bulks++;
+    try {
+      const text = (c.req.raw.body ?? ReadableStream.from<Uint8Array>([]))
+        .pipeThrough(new TextDecoderStream());
+      const items = contentType === "application/x-ndjson"
+        ? mapItems(ndjsonLines(text), (l) => ({ where: `line[${l.line}]`, text: l.text }))
+        : mapItems(jsonArrayItems(text), (t, i) => ({ where: `body[${i}]`, text: t }));
+      const pubs = await readBulk(items, query.pubsubTopic, waku);
+      const results = await waku.publishMany(pubs);
+      const failed = results.find((r) => r.error !== undefined);
+      if (failed) {
+        const stored = results.filter((r) => r.stored).map((r) => toHex0x(r.hash));
+        throw new IncompleteError(`${stored.length} of ${results.length} messages were stored`, {
+          stored: stored.length,
+          storedHashes: stored,
+        }, { cause: failed.error });
       }
-      return waku.validate({ pubsubTopic, message: toWakuMessage(item) }, `body[${i}]`);
-    });
-    const results = await waku.publishMany(pubs);
-    const stored = results.filter((r) => r.stored).length;
-    const ephemeral = pubs.filter((p) => p.message.ephemeral).length;
-    return c.json({
-      count: results.length,
-      stored,
-      duplicates: results.length - stored - ephemeral,
-      ephemeral,
-      messageHashes: results.map((r) => toHex0x(r.hash)),
-    });
+      const stored = results.filter((r) => r.stored).length;
+      const ephemeral = pubs.filter((p) => p.message.ephemeral).length;
+      return c.json({
+        count: results.length,
+        stored,
+        duplicates: results.length - stored - ephemeral,
+        ephemeral,
+        messageHashes: results.map((r) => toHex0x(r.hash)),
+      });
+    } finally {
+      bulks--;
+    }
   });
 
-  defineRoute(app, {
+  routes.define({
     method: "get",
     path: "/relay/v1/ws",
     tags: ["waku relay"],
@@ -163,7 +180,8 @@ export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
       channel: WAKU_CHANNEL,
       matches: liveFilter(query),
       bufferBytes: deps.liveBufferBytes,
-      maxFrameBytes: deps.bodyLimit,
+      maxFrameBytes: deps.frameLimit,
+      maxInFlight: MAX_FRAMES_IN_FLIGHT,
       onFrame: async (ws, text) => {
         let id: string | undefined;
         try {
@@ -191,7 +209,7 @@ export function wakuRelayRoutes(app: OpenAPIHono, deps: WakuRelayDeps): void {
     });
   });
 
-  defineRoute(app, {
+  routes.define({
     method: "get",
     path: "/relay/v1/events",
     tags: ["waku relay"],
@@ -220,47 +238,69 @@ function decodeProtobufMessage(bytes: Uint8Array) {
   try {
     return decodeWakuMessage(bytes);
   } catch (e) {
-    throw new HttpError(400, "Bad Request", { detail: (e as Error).message });
+    throw new InvalidInputError("body", (e as Error).message, { cause: e });
   }
 }
 
-/** A frame's `id`, when it has a usable one: even a frame that fails validation is answered with it. */
-function frameId(raw: unknown): string | undefined {
-  const id = (raw as { id?: unknown } | null)?.id;
-  return typeof id === "string" && id.length <= 128 ? id : undefined;
-}
-
-/** Sends a JSON frame unless the socket has closed meanwhile. */
-function sendFrame(ws: WebSocket, frame: Record<string, unknown>): void {
-  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
-}
+const FRAME_INT64 = exactInt64Keys(WsFrame);
 
 function parseFrame(text: string): unknown {
   try {
-    return parseJsonExact(text);
+    return parseJsonExact(text, FRAME_INT64);
   } catch {
-    throw new HttpError(400, "Bad Request", { detail: "Frame is not valid JSON" });
+    throw new InvalidInputError("frame", "is not valid JSON");
   }
 }
 
-function parseNdjson(text: string): z.infer<typeof BulkItem>[] {
-  const out: z.infer<typeof BulkItem>[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (!line) continue;
-    if (out.length === MAX_BULK_MESSAGES) {
-      throw new HttpError(400, "Bad Request", {
-        detail: `At most ${MAX_BULK_MESSAGES} messages per request`,
-      });
+const ITEM_INT64 = exactInt64Keys(BulkItem);
+
+async function* mapItems<T, U>(
+  items: AsyncIterable<T>,
+  f: (item: T, i: number) => U,
+): AsyncGenerator<U> {
+  let i = 0;
+  for await (const item of items) yield f(item, i++);
+}
+
+/**
+ * Reads a bulk body's items one by one: each is parsed, validated and
+ * checked against the store's rules as it arrives. Every problem is
+ * collected (a 400 lists the first few and counts them all); a message over
+ * the size limit is a 413 at once.
+ */
+async function readBulk(
+  items: AsyncIterable<{ where: string; text: string }>,
+  defaultTopic: string | undefined,
+  waku: WakuService,
+): Promise<Publication[]> {
+  const pubs: Publication[] = [];
+  const problems: FieldProblem[] = [];
+  let i = 0;
+  for await (const { where, text } of items) {
+    if (i++ === MAX_BULK_MESSAGES) {
+      throw new InvalidInputError("body", `has more than ${MAX_BULK_MESSAGES} messages`);
     }
-    let json: unknown;
+    let item;
     try {
-      json = parseJsonExact(line);
-    } catch {
-      throw new HttpError(400, "Bad Request", { detail: `Line ${i + 1} is not valid JSON` });
+      item = parseJson(text, BulkItem, where, ITEM_INT64);
+    } catch (e) {
+      problems.push(
+        ...(e as HttpError).init.errors ?? [{ field: where, message: "is not valid JSON" }],
+      );
+      continue;
     }
-    out.push(parse(BulkItem, json, `line[${i + 1}]`));
+    const pubsubTopic = item.pubsubTopic ?? defaultTopic;
+    if (pubsubTopic === undefined) {
+      problems.push({ field: `${where}.pubsubTopic`, message: "is required" });
+      continue;
+    }
+    try {
+      pubs.push(waku.validate({ pubsubTopic, message: toWakuMessage(item) }, where));
+    } catch (e) {
+      if (!(e instanceof InvalidInputError)) throw e;
+      problems.push({ field: e.field ?? where, message: e.problem });
+    }
   }
-  return out;
+  if (problems.length) throw fieldProblems(problems);
+  return pubs;
 }

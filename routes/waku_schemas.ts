@@ -6,6 +6,7 @@ import { z } from "@hono/zod-openapi";
 import { fromBase64, fromHex0x, utf8Length } from "../lib/bytes.ts";
 import type { WakuMessage } from "../protocols/waku/message.ts";
 import { MAX_QUERY_TOPICS, MAX_TOPIC_BYTES } from "../protocols/waku/store_rpc.ts";
+import { exactInt64, listParam } from "./define.ts";
 
 const base64 = (what: string) =>
   z.string().transform((s, ctx) => {
@@ -17,20 +18,23 @@ const base64 = (what: string) =>
     }
   });
 
-// Strings first: parseJsonExact hands integer timestamps over as their digits, and a union
+// Strings first: the exact JSON parser hands integers over as their digits, and a union
 // tries its members in order (each miss costs an issue object).
-const int64 = z.union([
-  z.string().regex(/^-?\d{1,19}$/, "must be an integer (nanoseconds)"),
-  z.number().int(),
-  z.bigint(),
-]).transform((v, ctx) => {
-  const b = BigInt(v);
-  if (b < -(1n << 63n) || b >= 1n << 63n) {
-    ctx.addIssue({ code: "custom", message: "does not fit a signed 64-bit integer" });
-    return z.NEVER;
-  }
-  return b;
-});
+const int64 = () =>
+  exactInt64(
+    z.union([
+      z.string().regex(/^-?\d{1,19}$/, "must be an integer (nanoseconds)"),
+      z.number().int(),
+      z.bigint(),
+    ]).transform((v, ctx) => {
+      const b = BigInt(v);
+      if (b < -(1n << 63n) || b >= 1n << 63n) {
+        ctx.addIssue({ code: "custom", message: "does not fit a signed 64-bit integer" });
+        return z.NEVER;
+      }
+      return b;
+    }),
+  );
 
 const topicBytes = (max: number) => (s: string) => utf8Length(s) <= max;
 
@@ -45,7 +49,7 @@ export const RelayMessage = z.object({
   payload: base64("payload").openapi({ type: "string", format: "byte", description: "base64" }),
   contentTopic: Topic,
   version: z.number().int().min(0).max(0xffffffff).optional(),
-  timestamp: int64.optional().openapi({
+  timestamp: int64().optional().openapi({
     type: "integer",
     format: "int64",
     description: "Unix ns; absent or 0 = now",
@@ -102,9 +106,11 @@ const hash = z.string().transform((s, ctx) => {
 });
 
 const list = (max: number, what: string) =>
-  z.string().transform((s) => s.split(",").map((t) => t.trim()).filter(Boolean)).refine(
-    (a) => a.length <= max,
-    `at most ${max} ${what} are allowed`,
+  listParam(
+    z.string().transform((s) => s.split(",").map((t) => t.trim()).filter(Boolean)).refine(
+      (a) => a.length <= max,
+      `at most ${max} ${what} are allowed`,
+    ),
   );
 
 const flag = (dflt: boolean) =>
@@ -121,8 +127,8 @@ export const StoreQueryParams = z.object({
   pubsubTopic: Topic.optional(),
   contentTopics: list(MAX_QUERY_TOPICS, "content topics").pipe(z.array(Topic)).optional()
     .openapi({ type: "string", description: "comma-separated, at most 10" }),
-  startTime: int64.optional().openapi({ type: "string", description: "Unix ns, inclusive" }),
-  endTime: int64.optional().openapi({ type: "string", description: "Unix ns, inclusive" }),
+  startTime: int64().optional().openapi({ type: "string", description: "Unix ns, inclusive" }),
+  endTime: int64().optional().openapi({ type: "string", description: "Unix ns, inclusive" }),
   hashes: list(100, "hashes").pipe(z.array(hash)).optional()
     .openapi({ type: "string", description: "comma-separated 0x-hex message hashes" }),
   cursor: hash.optional().openapi({

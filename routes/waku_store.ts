@@ -2,29 +2,27 @@
  * Waku store queries: nwaku's REST (`GET /store/v3/messages`) and the seed
  * protocol 2.0.0-beta2 as protobuf over HTTP.
  */
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
-import { HttpError } from "../error.ts";
-import { concat, toHex0x } from "../lib/bytes.ts";
-import { recordHashOnlyJson, recordJson } from "../storage/waku_record.ts";
+import { InvalidInputError } from "../lib/errors.ts";
+import { toHex0x } from "../lib/bytes.ts";
+import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
+import { decodeRecord, recordHash } from "../storage/waku_record.ts";
 import {
   decodeHistoryRPC,
   encodeHistoryRPC,
   STORE_PROTOCOL_ID,
 } from "../protocols/waku/store_rpc.ts";
 import type { WakuService } from "../services/waku_service.ts";
-import { defineRoute } from "./define.ts";
+import type { Routes } from "./define.ts";
 import { StoreQueryParams, StoreResponse } from "./waku_schemas.ts";
 
 const PROTOBUF = "application/x-protobuf";
-const encoder = new TextEncoder();
-const COMMA = encoder.encode(",");
 
 /** Mounts the store routes. */
-export function wakuStoreRoutes(app: OpenAPIHono, deps: { waku: WakuService }): void {
+export function wakuStoreRoutes(routes: Routes, deps: { waku: WakuService }): void {
   const { waku } = deps;
 
-  defineRoute(app, {
+  routes.define({
     method: "get",
     path: "/store/v3/messages",
     tags: ["waku store"],
@@ -41,7 +39,7 @@ export function wakuStoreRoutes(app: OpenAPIHono, deps: { waku: WakuService }): 
       query.startTime !== undefined && query.endTime !== undefined &&
       query.startTime > query.endTime
     ) {
-      throw new HttpError(400, "Bad Request", { detail: "startTime is after endTime" });
+      throw new InvalidInputError("startTime", "is after endTime");
     }
     const page = await waku.storeQuery({
       pubsubTopic: query.pubsubTopic,
@@ -53,23 +51,24 @@ export function wakuStoreRoutes(app: OpenAPIHono, deps: { waku: WakuService }): 
       pageSize: query.pageSize,
       ascending: query.ascending,
     });
-    // The records hold each entry's JSON already: the answer is joined from their bytes.
+    // Rendered by hand: JSON.stringify cannot write the int64 timestamps exactly.
     const requestId = crypto.getRandomValues(new Uint8Array(10)).toHex();
-    const parts: Uint8Array[] = [
-      encoder.encode(`{"requestId":"${requestId}","statusCode":200,"statusDesc":"OK","messages":[`),
-    ];
-    page.records.forEach((r, i) => {
-      if (i > 0) parts.push(COMMA);
-      parts.push(query.includeData ? recordJson(r) : recordHashOnlyJson(r));
+    const entries = page.records.map((r) => {
+      if (!query.includeData) return `{"messageHash":"${toHex0x(recordHash(r))}"}`;
+      const m = decodeRecord(r);
+      return storeEntryToJson(m.hash, m.pubsubTopic, m.message, true);
     });
-    const tail = page.cursor ? `],"paginationCursor":"${toHex0x(page.cursor)}"}` : "]}";
-    parts.push(encoder.encode(tail));
-    return c.body(concat(parts) as Uint8Array<ArrayBuffer>, 200, {
-      "content-type": "application/json",
-    });
+    const tail = page.cursor ? `,"paginationCursor":"${toHex0x(page.cursor)}"` : "";
+    return c.body(
+      `{"requestId":"${requestId}","statusCode":200,"statusDesc":"OK","messages":[${
+        entries.join(",")
+      }]${tail}}`,
+      200,
+      { "content-type": "application/json" },
+    );
   });
 
-  defineRoute(app, {
+  routes.define({
     method: "post",
     path: STORE_PROTOCOL_ID,
     tags: ["waku store"],
@@ -92,10 +91,10 @@ export function wakuStoreRoutes(app: OpenAPIHono, deps: { waku: WakuService }): 
     try {
       rpc = decodeHistoryRPC(new Uint8Array(await c.req.arrayBuffer()));
     } catch (e) {
-      throw new HttpError(400, "Bad Request", { detail: (e as Error).message });
+      throw new InvalidInputError("body", (e as Error).message, { cause: e });
     }
     if (!rpc.query) {
-      throw new HttpError(400, "Bad Request", { detail: "HistoryRPC has no query (field 2)" });
+      throw new InvalidInputError("body", "is a HistoryRPC without a query (field 2)");
     }
     const response = await waku.historyQuery(rpc.query);
     const bytes = encodeHistoryRPC({ requestId: rpc.requestId, response });

@@ -29,23 +29,3 @@ export function storeEntryToJson(
   return `{"messageHash":"${toHex0x(hash)}","message":${messageToJson(msg)},` +
     `"pubsubTopic":${JSON.stringify(pubsubTopic)}}`;
 }
-
-/**
- * Parses JSON keeping integers that do not fit a double exact: every integer
- * literal under a key named `timestamp`, `startTime` or `endTime` comes back
- * as its decimal digits in a string (the schemas read it as an int64). Other
- * values parse as JSON.parse would.
- *
- * The literals are quoted in the text before JSON.parse: a reviver with
- * source access would do the same but costs ~17× a plain parse, most of a
- * bulk publish. The pattern takes only a whole JSON integer right after such
- * a key (whose opening quote is not escaped, so it is not inside a string)
- * and before `,`, `}` or `]`: valid text stays valid, invalid text invalid.
- */
-export function parseJsonExact(text: string): unknown {
-  return JSON.parse(text.replace(BIG_INT_FIELD, '"$1"$2:$3"$4"'));
-}
-
-// The lookbehind: the opening quote is not escaped (an even run of backslashes before it).
-const BIG_INT_FIELD =
-  /(?<=(?:^|[^\\])(?:\\\\)*)"(timestamp|startTime|endTime)"(\s*):(\s*)(-?(?:0|[1-9]\d*))(?=\s*[,}\]])/g;

@@ -64,7 +64,7 @@ Deno.test("e2e: a failing store answers 503 with Retry-After and logs the cause;
     assert.equal(r.status, 503);
     assert.equal(r.headers.get("content-type"), "application/problem+json");
     assert.equal(r.headers.get("retry-after"), "1");
-    assert.equal(r.body.type, "tag:syncgate,2026:storage-unavailable");
+    assert.equal(r.body.type, "tag:syncgate,2026:unavailable");
     const id = r.headers.get("x-request-id")!;
     assert.match(r.body.detail as string, new RegExp(id));
     const line = log.lines.find((l) => l.includes(id));

@@ -220,7 +220,7 @@ Deno.test("e2e: bad input gets problem+json 4xx", async () => {
       }),
       413,
     );
-    assert.match(tooBig.detail as string, /exceeds/);
+    assert.match(tooBig.detail as string, /limit is 1048576/);
     // A body without a Content-Length (chunked) is counted as it streams.
     const chunk = new TextEncoder().encode("A".repeat(64 * 1024));
     let sent = 0;
@@ -238,7 +238,7 @@ Deno.test("e2e: bad input gets problem+json 4xx", async () => {
       }),
       413,
     );
-    assert.match(tooBigChunked.detail as string, /exceeds/);
+    assert.match(tooBigChunked.detail as string, /limit is 1048576/);
     await problem(await fetch(`${gw.url}/nope`), 404);
 
     // Nothing bad was stored.
@@ -453,9 +453,18 @@ Deno.test("e2e: system routes — health, OpenAPI listing every route, docs offl
         "/health",
         "/metrics",
         "/docs",
+        "/docs/assets/{name}",
+        "/openapi.json",
       ]
     ) {
       assert.ok(doc.paths[p], `${p} is documented`);
+    }
+    // A name of Object.prototype is no asset (it once reached the file system as one).
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      const res = await fetch(`${gw.url}/docs/assets/${name}`);
+      assert.equal(res.status, 404, name);
+      assert.equal(res.headers.get("content-type"), "application/problem+json");
+      await res.body?.cancel();
     }
     const html = await (await fetch(`${gw.url}/docs`)).text();
     assert.ok(!/https?:\/\//.test(html), "no CDN links");
