@@ -31,7 +31,6 @@ import { type Gateway, startGateway } from "../gateway.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import { encodeWakuMessage, messageHash, type WakuMessage } from "../protocols/waku/message.ts";
-import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
 import { parseRetention } from "../protocols/waku/retention_policy.ts";
 import { LiveHub, LocalNotifier } from "../services/live_hub.ts";
 import { WakuService } from "../services/waku_service.ts";
@@ -918,7 +917,7 @@ type RawLayout =
 /** The store entry record the gateway keeps for message i (storage/waku_record.ts). */
 function recordOf(m: Msg, hash: Uint8Array, receivedTime: bigint): Uint8Array {
   const rec: StoredMessage = { hash, pubsubTopic: m.pubsubTopic, receivedTime, message: m.message };
-  return encodeRecord(rec, storeEntryToJson(hash, m.pubsubTopic, m.message, true));
+  return encodeRecord(rec);
 }
 
 /**

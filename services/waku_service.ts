@@ -3,7 +3,7 @@
  * commit, or in bulk), answers store queries in both protocol versions,
  * pushes live messages to subscribers, and applies retention in the background.
  */
-import { HttpError } from "../error.ts";
+import { InvalidInputError, TooLargeError } from "../lib/errors.ts";
 import { failureLogger, type Logger } from "../lib/log.ts";
 import { utf8Length } from "../lib/bytes.ts";
 import {
@@ -23,8 +23,8 @@ import {
   planQuery,
   receivedTimeSeconds,
 } from "../protocols/waku/store_rpc.ts";
-import { decodeRecord } from "../storage/waku_record.ts";
-import { INDEX_BATCH, type NewMessage, type WakuRepo } from "../storage/waku_repo.ts";
+import { decodeRecord, type StoredMessage } from "../storage/waku_record.ts";
+import { INDEX_BATCH, type WakuRepo } from "../storage/waku_repo.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import type { LiveEvent, LiveHub } from "./live_hub.ts";
 import type { Service } from "./service.ts";
@@ -48,11 +48,16 @@ export interface Publication {
   message: WakuMessage;
 }
 
-/** What publishing did: the message hash, and whether it was newly stored. */
+/** What publishing did: the message hash, and whether it was newly stored (or what failed). */
 export interface PublishResult {
   hash: Uint8Array;
   stored: boolean;
+  /** Set when the message's commit failed: it is not stored (bulk publishes only). */
+  error?: unknown;
 }
+
+/** Single publishes waiting for the group commit; more are refused as busy. */
+export const MAX_PENDING_PUBLISHES = 20_000;
 
 /** A store v3 query as nwaku's REST API takes it, after validation. */
 export interface StoreQuery {
@@ -78,7 +83,7 @@ const systemNow = () =>
 export class WakuService implements Service {
   readonly #now: () => bigint;
   #lastReceived = 0n;
-  #committer: GroupCommitter<NewMessage, boolean>;
+  #committer: GroupCommitter<StoredMessage, boolean>;
   #timer?: ReturnType<typeof setInterval>;
   #indexTimer?: ReturnType<typeof setInterval>;
   #retaining?: Promise<number>;
@@ -91,7 +96,11 @@ export class WakuService implements Service {
   ) {
     this.#now = opts.now ?? systemNow;
     // Two batches in flight: one is prepared while KV writes the other (measured ~+20%).
-    this.#committer = new GroupCommitter((recs) => this.repo.insert(recs), 1000, 2);
+    this.#committer = new GroupCommitter((recs) => this.repo.insert(recs), {
+      maxBatch: 1000,
+      maxInFlight: 2,
+      maxQueue: MAX_PENDING_PUBLISHES,
+    });
   }
 
   /** A receive time in ns that never repeats or goes back within this process. */
@@ -104,13 +113,9 @@ export class WakuService implements Service {
   /** Checks a publication against the store's rules and fills in a missing timestamp. */
   validate(p: Publication, where = ""): Publication {
     const at = (f: string) => where ? `${where}.${f}` : f;
-    if (p.pubsubTopic.length === 0) {
-      throw new HttpError(400, "Bad Request", { detail: "pubsubTopic must not be empty" });
-    }
+    if (p.pubsubTopic.length === 0) throw fieldError(at("pubsubTopic"), "must not be empty");
     if (utf8Length(p.pubsubTopic) > MAX_TOPIC_BYTES) {
-      throw new HttpError(400, "Bad Request", {
-        detail: `pubsubTopic is longer than ${MAX_TOPIC_BYTES} bytes`,
-      });
+      throw fieldError(at("pubsubTopic"), `is longer than ${MAX_TOPIC_BYTES} bytes`);
     }
     const m = p.message;
     if (m.contentTopic.length === 0) throw fieldError(at("contentTopic"), "must not be empty");
@@ -135,53 +140,59 @@ export class WakuService implements Service {
     const message = m.timestamp === 0n ? { ...m, timestamp: this.#now() } : m;
     const size = encodedSize(message);
     if (size > this.opts.maxMessageBytes) {
-      throw new HttpError(413, "Content Too Large", {
-        detail: `${at("message")} is ${size} bytes; the limit is ${this.opts.maxMessageBytes}`,
-      });
+      throw new TooLargeError(at("message"), size, this.opts.maxMessageBytes);
     }
     return { pubsubTopic: p.pubsubTopic, message };
   }
 
-  #newMessage(p: Publication): NewMessage {
-    const hash = messageHash(p.pubsubTopic, p.message);
+  #record(p: Publication): StoredMessage {
     return {
-      rec: {
-        hash,
-        pubsubTopic: p.pubsubTopic,
-        receivedTime: this.#receivedTime(),
-        message: p.message,
-      },
-      json: storeEntryToJson(hash, p.pubsubTopic, p.message, true),
+      hash: messageHash(p.pubsubTopic, p.message),
+      pubsubTopic: p.pubsubTopic,
+      receivedTime: this.#receivedTime(),
+      message: p.message,
     };
   }
 
   /** Publishes one validated message: stored (unless ephemeral) before it is answered. */
   async publish(p: Publication): Promise<PublishResult> {
-    const m = this.#newMessage(p);
+    const rec = this.#record(p);
     if (p.message.ephemeral) {
-      this.#emit([m]);
-      return { hash: m.rec.hash, stored: false };
+      this.#emit([rec]);
+      return { hash: rec.hash, stored: false };
     }
-    const stored = await this.#committer.submit(m);
-    if (stored) this.#emit([m]);
-    return { hash: m.rec.hash, stored };
+    const stored = await this.#committer.submit(rec);
+    if (stored) this.#emit([rec]);
+    return { hash: rec.hash, stored };
   }
 
-  /** Publishes validated messages in bulk; all are durable when it resolves. */
+  /**
+   * Publishes validated messages in bulk; each result says whether its
+   * message was stored, or the error its commit met (the messages stored
+   * before a failure stay stored, and go out live).
+   */
   async publishMany(ps: readonly Publication[]): Promise<PublishResult[]> {
-    const ms = ps.map((p) => this.#newMessage(p));
-    const durable = ms.filter((m) => !m.rec.message.ephemeral);
-    const stored = await this.repo.insert(durable);
-    const fresh = new Set<NewMessage>(durable.filter((_, i) => stored[i]));
-    this.#emit(ms.filter((m) => m.rec.message.ephemeral || fresh.has(m)));
-    return ms.map((m) => ({ hash: m.rec.hash, stored: fresh.has(m) }));
+    const recs = ps.map((p) => this.#record(p));
+    const durable = recs.filter((r) => !r.message.ephemeral);
+    const outcomes = await this.repo.insert(durable);
+    const byRec = new Map(durable.map((r, i) => [r, outcomes[i]]));
+    const results = recs.map((rec): PublishResult => {
+      const o = byRec.get(rec);
+      if (!o) return { hash: rec.hash, stored: false };
+      return o.status === "fulfilled"
+        ? { hash: rec.hash, stored: o.value }
+        : { hash: rec.hash, stored: false, error: o.reason };
+    });
+    this.#emit(recs.filter((r, i) => r.message.ephemeral || results[i].stored));
+    return results;
   }
 
-  #emit(ms: NewMessage[]): void {
-    const events: LiveEvent[] = ms.map((m) => ({
+  /** Sends messages to live subscribers, as store entries in nwaku's JSON. */
+  #emit(recs: StoredMessage[]): void {
+    const events: LiveEvent[] = recs.map((r) => ({
       channel: WAKU_CHANNEL,
-      attrs: { pubsubTopic: m.rec.pubsubTopic, contentTopic: m.rec.message.contentTopic },
-      json: m.json,
+      attrs: { pubsubTopic: r.pubsubTopic, contentTopic: r.message.contentTopic },
+      json: storeEntryToJson(r.hash, r.pubsubTopic, r.message, true),
     }));
     this.hub.publish(events);
   }
@@ -218,7 +229,7 @@ export class WakuService implements Service {
     try {
       plan = planQuery(query);
     } catch (e) {
-      throw new HttpError(400, "Bad Request", { detail: (e as Error).message });
+      throw new InvalidInputError(undefined, (e as Error).message, { cause: e });
     }
     let cursor;
     if (plan.cursor) {
@@ -310,18 +321,14 @@ export class WakuService implements Service {
   }
 }
 
-function fieldError(field: string, problem: string): HttpError {
-  return new HttpError(400, "Bad Request", {
-    detail: `${field} ${problem}`,
-    errors: [{ field, message: problem }],
-  });
+function fieldError(field: string, problem: string): InvalidInputError {
+  return new InvalidInputError(field, problem);
 }
 
-function unknownCursor(hash: Uint8Array): HttpError {
-  return new HttpError(400, "Unknown cursor", {
-    type: "tag:syncgate,2026:invalid-cursor",
-    detail:
-      `No stored message has hash 0x${hash.toHex()}; a cursor must be the hash of a stored message`,
-    errors: [{ field: "cursor", message: "unknown message hash" }],
-  });
+function unknownCursor(hash: Uint8Array): InvalidInputError {
+  return new InvalidInputError(
+    "cursor",
+    `is 0x${hash.toHex()}, which is no stored message's hash; a cursor must be the hash of a stored message`,
+    { code: "invalid-cursor", title: "Unknown cursor" },
+  );
 }

@@ -1,20 +1,27 @@
 /**
  * The value the Waku repository stores for a message in its timestamp
- * indexes: the store entry already rendered as nwaku's JSON, so a page is
- * answered by joining bytes, and live subscribers get the same bytes.
+ * indexes: the message in a compact binary form of the store's own (routes
+ * render nwaku's JSON from it; a hash-only answer reads the hash at a fixed
+ * place without decoding).
  *
- * | byte  | meaning                                                        |
- * | ----- | -------------------------------------------------------------- |
- * | 0     | 1 = payload inline in the JSON; 2 = payload in a chunked blob  |
- * | 1–8   | receivedTime (Unix ns, int64 big-endian)                       |
- * | 9–12  | with tag 2 only: payload size (u32 big-endian)                 |
- * | then  | UTF-8 JSON `{"messageHash","message":{…},"pubsubTopic"}`       |
+ * | bytes     | meaning                                                         |
+ * | --------- | --------------------------------------------------------------- |
+ * | 0         | tag: 3 = payload inline; 4 = payload in a chunked blob          |
+ * | 1–8       | receivedTime (Unix ns, int64 big-endian)                        |
+ * | 9–40      | message hash                                                    |
+ * | 41–48     | timestamp (Unix ns, int64 big-endian)                           |
+ * | 49–52     | version (u32 big-endian)                                        |
+ * | 53        | flags: bit 0 = ephemeral                                        |
+ * | then      | pubsub topic, content topic, meta, rate_limit_proof: each a u16 |
+ * |           | big-endian length and its bytes (topics UTF-8)                  |
+ * | then      | payload: a u32 big-endian length, then (tag 3 only) its bytes   |
  *
- * With tag 2 the JSON's payload is "" and the real payload is in the blob.
+ * Tags 1 and 2 are the earlier layout (a header, then the store entry as
+ * nwaku's JSON, payload in a blob with tag 2): still read, never written.
  */
-import { fromBase64, fromHex0x, utf8Length } from "../lib/bytes.ts";
+import { fromBase64, fromHex0x, utf8Encode } from "../lib/bytes.ts";
+import { parseJsonExact } from "../lib/json_exact.ts";
 import type { WakuMessage } from "../protocols/waku/message.ts";
-import { parseJsonExact, storeEntryToJson } from "../protocols/waku/rest_json.ts";
 
 /** A message as the store keeps it. receivedTime is Unix nanoseconds. */
 export interface StoredMessage {
@@ -24,83 +31,155 @@ export interface StoredMessage {
   message: WakuMessage;
 }
 
-export const TAG_INLINE = 1;
-export const TAG_BLOB = 2;
-const headerSize = (value: Uint8Array) => value[0] === TAG_BLOB ? 13 : 9;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+export const TAG_INLINE = 3;
+export const TAG_BLOB = 4;
+const LEGACY_JSON = 1;
+const LEGACY_JSON_BLOB = 2;
+const FIXED = 54;
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const EMPTY = new Uint8Array(0);
 
-/** Encodes a record; with `payloadInBlob` the JSON leaves the payload out. */
-export function encodeRecord(rec: StoredMessage, json: string, payloadInBlob = false): Uint8Array {
-  const text = payloadInBlob
-    ? storeEntryToJson(
-      rec.hash,
-      rec.pubsubTopic,
-      { ...rec.message, payload: new Uint8Array(0) },
-      true,
-    )
-    : json;
-  const header = payloadInBlob ? 13 : 9;
-  const out = new Uint8Array(header + utf8Length(text));
+/** Encodes a record; with `payloadInBlob` the payload's bytes are left out (only its size is kept). */
+export function encodeRecord(rec: StoredMessage, payloadInBlob = false): Uint8Array {
+  const m = rec.message;
+  const fields = [utf8Encode(rec.pubsubTopic), utf8Encode(m.contentTopic), m.meta ?? EMPTY];
+  fields.push(m.rateLimitProof ?? EMPTY);
+  const payload = payloadInBlob ? EMPTY : m.payload;
+  let size = FIXED + 4 + payload.length;
+  for (const f of fields) size += 2 + f.length;
+  const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   out[0] = payloadInBlob ? TAG_BLOB : TAG_INLINE;
   view.setBigInt64(1, rec.receivedTime, false);
-  if (payloadInBlob) view.setUint32(9, rec.message.payload.length, false);
-  encoder.encodeInto(text, out.subarray(header));
+  out.set(rec.hash, 9);
+  view.setBigInt64(41, m.timestamp, false);
+  view.setUint32(49, m.version, false);
+  out[53] = m.ephemeral ? 1 : 0;
+  let at = FIXED;
+  for (const f of fields) {
+    view.setUint16(at, f.length, false);
+    out.set(f, at + 2);
+    at += 2 + f.length;
+  }
+  view.setUint32(at, m.payload.length, false);
+  out.set(payload, at + 4);
   return out;
 }
 
-/** The record's tag (TAG_INLINE or TAG_BLOB). */
+/** The record's tag: TAG_BLOB when its payload is kept in a blob. */
 export function recordTag(value: Uint8Array): number {
-  return value[0];
+  return value[0] === LEGACY_JSON_BLOB
+    ? TAG_BLOB
+    : value[0] === LEGACY_JSON
+    ? TAG_INLINE
+    : value[0];
 }
 
-/** The record's receive time. */
-export function recordReceivedTime(value: Uint8Array): bigint {
-  return new DataView(value.buffer, value.byteOffset, value.byteLength).getBigInt64(1, false);
+/** The record's message hash. */
+export function recordHash(value: Uint8Array): Uint8Array {
+  if (isLegacy(value)) return decodeRecord(value).hash;
+  return value.subarray(9, 41);
 }
 
-/** Size of the payload kept in a blob (tag 2), else 0. */
+/** Size of the payload kept in a blob (TAG_BLOB), else 0. */
 export function recordBlobSize(value: Uint8Array): number {
-  return value[0] === TAG_BLOB
-    ? new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(9, false)
-    : 0;
+  if (value[0] === LEGACY_JSON_BLOB) return view(value).getUint32(9, false);
+  if (value[0] !== TAG_BLOB) return 0;
+  return view(value).getUint32(fieldsEnd(value), false);
 }
 
-/** The record's JSON bytes (a store entry with data). */
-export function recordJson(value: Uint8Array): Uint8Array {
-  return value.subarray(headerSize(value));
+/** Whether the record's pubsub topic is the one given as UTF-8 bytes (no decoding). */
+export function recordHasPubsubTopic(value: Uint8Array, topic: Uint8Array): boolean {
+  if (isLegacy(value)) return decodeRecord(value).pubsubTopic === decoder.decode(topic);
+  const n = view(value).getUint16(FIXED, false);
+  if (n !== topic.length) return false;
+  for (let i = 0; i < n; i++) if (value[FIXED + 2 + i] !== topic[i]) return false;
+  return true;
 }
 
-/** The record as a store entry without data: `{"messageHash":"0x…"}`. */
-export function recordHashOnlyJson(value: Uint8Array): Uint8Array {
-  const json = recordJson(value);
-  // Records are rendered by storeEntryToJson: `{"messageHash":"0x` + 64 hex digits + `"`.
-  const out = new Uint8Array(84);
-  out.set(json.subarray(0, 83));
-  out[83] = 0x7d; // }
-  return out;
-}
-
-/** Decodes a whole record back into a StoredMessage (the payload is empty for TAG_BLOB). */
+/** Decodes a record (the payload is empty for TAG_BLOB); throws SyntaxError on malformed bytes. */
 export function decodeRecord(value: Uint8Array): StoredMessage {
-  if ((value[0] !== TAG_INLINE && value[0] !== TAG_BLOB) || value.length < headerSize(value) + 2) {
+  if (isLegacy(value)) return decodeLegacy(value);
+  if ((value[0] !== TAG_INLINE && value[0] !== TAG_BLOB) || value.length < FIXED + 12) {
     throw new SyntaxError("Malformed Waku record");
   }
-  const e = parseJsonExact(decoder.decode(recordJson(value))) as {
-    messageHash: string;
-    pubsubTopic: string;
-    message: {
-      payload: string;
-      contentTopic: string;
-      version: number;
-      timestamp: bigint | number;
-      meta?: string;
-      ephemeral?: boolean;
-      proof?: string;
-    };
+  const v = view(value);
+  const fields: Uint8Array[] = [];
+  let at = FIXED;
+  for (let i = 0; i < 4; i++) {
+    if (at + 2 > value.length) throw new SyntaxError("Malformed Waku record: truncated field");
+    const n = v.getUint16(at, false);
+    if (at + 2 + n > value.length) throw new SyntaxError("Malformed Waku record: truncated field");
+    fields.push(value.slice(at + 2, at + 2 + n));
+    at += 2 + n;
+  }
+  if (at + 4 > value.length) throw new SyntaxError("Malformed Waku record: no payload length");
+  const size = v.getUint32(at, false);
+  const inline = value[0] === TAG_INLINE;
+  if (inline ? at + 4 + size !== value.length : at + 4 !== value.length) {
+    throw new SyntaxError("Malformed Waku record: payload length does not match");
+  }
+  const [topic, contentTopic, meta, proof] = fields;
+  const message: WakuMessage = {
+    payload: inline ? value.slice(at + 4) : new Uint8Array(0),
+    contentTopic: text(contentTopic),
+    version: v.getUint32(49, false),
+    timestamp: v.getBigInt64(41, false),
   };
-  const m = e.message;
+  if (meta.length) message.meta = meta;
+  if (proof.length) message.rateLimitProof = proof;
+  if (value[53] & 1) message.ephemeral = true;
+  return {
+    hash: value.slice(9, 41),
+    pubsubTopic: text(topic),
+    receivedTime: v.getBigInt64(1, false),
+    message,
+  };
+}
+
+function text(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new SyntaxError("Malformed Waku record: a topic is not UTF-8");
+  }
+}
+
+const view = (value: Uint8Array) => new DataView(value.buffer, value.byteOffset, value.byteLength);
+const isLegacy = (value: Uint8Array) => value[0] === LEGACY_JSON || value[0] === LEGACY_JSON_BLOB;
+
+/** Where the four length-prefixed fields end (the payload length starts). */
+function fieldsEnd(value: Uint8Array): number {
+  const v = view(value);
+  let at = FIXED;
+  for (let i = 0; i < 4; i++) at += 2 + v.getUint16(at, false);
+  return at;
+}
+
+/** The earlier layout: a 9-byte header (13 with a blob), then the store entry as JSON. */
+function decodeLegacy(value: Uint8Array): StoredMessage {
+  const header = value[0] === LEGACY_JSON_BLOB ? 13 : 9;
+  if (value.length < header + 2) throw new SyntaxError("Malformed Waku record");
+  let e;
+  try {
+    e = parseJsonExact(decoder.decode(value.subarray(header)), ["timestamp"]) as {
+      messageHash: string;
+      pubsubTopic: string;
+      message: {
+        payload: string;
+        contentTopic: string;
+        version: number;
+        timestamp: string | number;
+        meta?: string;
+        ephemeral?: boolean;
+        proof?: string;
+      };
+    };
+  } catch (err) {
+    throw new SyntaxError(`Malformed Waku record: ${(err as Error).message}`);
+  }
+  const m = e?.message;
+  if (typeof m !== "object" || m === null) throw new SyntaxError("Malformed Waku record");
   const message: WakuMessage = {
     payload: fromBase64(m.payload),
     contentTopic: m.contentTopic,
@@ -113,7 +192,7 @@ export function decodeRecord(value: Uint8Array): StoredMessage {
   return {
     hash: fromHex0x(e.messageHash),
     pubsubTopic: e.pubsubTopic,
-    receivedTime: recordReceivedTime(value),
+    receivedTime: view(value).getBigInt64(1, false),
     message,
   };
 }

@@ -40,25 +40,18 @@ import {
   encodeRecord,
   packInt64,
   recordBlobSize,
-  recordJson,
+  recordHasPubsubTopic,
   recordTag,
   type StoredMessage,
   TAG_BLOB,
   unpackInt64,
 } from "./waku_record.ts";
-import { compareBytes } from "../lib/bytes.ts";
-import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
+import { compareBytes, utf8Encode } from "../lib/bytes.ts";
 
 export type { StoredMessage } from "./waku_record.ts";
 export type { Position } from "./index_scan.ts";
 export type { Located } from "./waku_hash_index.ts";
 export { INDEX_BATCH } from "./waku_hash_index.ts";
-
-/** A message to store with its store entry JSON (rendered once, also sent live). */
-export interface NewMessage {
-  rec: StoredMessage;
-  json: string;
-}
 
 /** Which time a query orders by: the message's timestamp (v3) or our receive time (beta2). */
 export type Order = "timestamp" | "received";
@@ -84,10 +77,9 @@ export const MAX_SCAN = 5000;
 
 const P = "waku";
 const U64 = 1n << 64n;
-const encoder = new TextEncoder();
 
 interface Prepared {
-  m: NewMessage;
+  rec: StoredMessage;
   /** Every key the publish commit sets for this message, with its value ("t" first). */
   sets: [Deno.KvKey, Uint8Array][];
   /** Payload bytes kept in a chunked blob, when the record is too big inline. */
@@ -98,21 +90,21 @@ interface Prepared {
   blobCost: CommitCost;
 }
 
-function prepare(m: NewMessage): Prepared {
-  let value = encodeRecord(m.rec, m.json);
+function prepare(rec: StoredMessage): Prepared {
+  let value = encodeRecord(rec);
   let blob: Uint8Array | undefined;
   if (value.length > MAX_VALUE_BYTES) {
-    value = encodeRecord(m.rec, m.json, true);
-    blob = m.rec.message.payload;
+    value = encodeRecord(rec, true);
+    blob = rec.message.payload;
   }
-  const sets = messageKeys(m.rec, value);
-  sets.push(pendingEntry(m.rec.hash, located(m.rec)));
+  const sets = messageKeys(rec, value);
+  sets.push(pendingEntry(rec.hash, located(rec)));
   return {
-    m,
+    rec,
     sets,
     blob,
     cost: addCosts(checkCost(sets[0][0]), ...sets.map(([k, v]) => setCost(k, v.length))),
-    blobCost: blob ? blobCost(blobPrefix(m.rec.hash), blob.length) : NO_COST,
+    blobCost: blob ? blobCost(blobPrefix(rec.hash), blob.length) : NO_COST,
   };
 }
 
@@ -148,33 +140,50 @@ export class WakuRepo {
   }
 
   /**
-   * Stores messages; returns, per input, whether it was new. The same hash
-   * twice (in the batch or already stored) is stored once. Commits are
-   * chunked to the KV limits; each message's keys commit together.
+   * Stores messages; gives, per input, whether it was new (a duplicate, in
+   * the batch or already stored, is stored once) or the error its commit
+   * met. Commits are chunked to the KV limits, each message's keys in one
+   * commit; after a commit fails, the messages of later commits are not
+   * tried and get the same error.
    */
-  async insert(msgs: readonly NewMessage[]): Promise<boolean[]> {
-    const result = new Array<boolean>(msgs.length).fill(false);
-    const seen = new Set<string>();
+  async insert(msgs: readonly StoredMessage[]): Promise<PromiseSettledResult<boolean>[]> {
+    const first = new Map<string, number>();
     const fresh: { i: number; p: Prepared }[] = [];
     for (let i = 0; i < msgs.length; i++) {
-      const id = msgs[i].rec.hash.toHex();
-      if (seen.has(id)) continue;
-      seen.add(id);
+      const id = msgs[i].hash.toHex();
+      if (first.has(id)) continue;
+      first.set(id, i);
       fresh.push({ i, p: prepare(msgs[i]) });
     }
     const runs = chunkForCommit(fresh, this.store.limits, ({ p }, run) => {
       // The run's first message on a pubsub topic adds that topic's counter.
-      const topic = p.m.rec.pubsubTopic;
-      const counter = run.some((r) => r.p.m.rec.pubsubTopic === topic)
+      const topic = p.rec.pubsubTopic;
+      const counter = run.some((r) => r.p.rec.pubsubTopic === topic)
         ? NO_COST
         : sumCost(counterKey(topic));
       return addCosts(p.cost, this.#inlineBlob(p) ? p.blobCost : NO_COST, counter);
     });
+    const outcomes: PromiseSettledResult<boolean>[] = new Array(msgs.length);
+    let failure: unknown;
     for (const run of runs) {
-      const stored = await this.#commitNew(run.map((c) => c.p));
-      run.forEach((c, k) => result[c.i] = stored[k]);
+      try {
+        if (failure === undefined) {
+          const stored = await this.#commitNew(run.map((c) => c.p));
+          run.forEach((c, k) => outcomes[c.i] = { status: "fulfilled", value: stored[k] });
+          continue;
+        }
+      } catch (e) {
+        failure = e;
+      }
+      for (const c of run) outcomes[c.i] = { status: "rejected", reason: failure };
     }
-    return result;
+    // A repeat within the batch shares its first copy's fate, as a duplicate.
+    for (let i = 0; i < msgs.length; i++) {
+      if (outcomes[i]) continue;
+      const o = outcomes[first.get(msgs[i].hash.toHex())!];
+      outcomes[i] = o.status === "rejected" ? o : { status: "fulfilled", value: false };
+    }
+    return outcomes;
   }
 
   /** Commits a chunk; on a dedup conflict, drops the ones already stored and retries. */
@@ -183,21 +192,21 @@ export class WakuRepo {
     for (const p of chunk) {
       if (p.blob && !this.#inlineBlob(p)) {
         // Content-addressed by hash: rewriting an existing blob writes the same bytes.
-        await writeBlob(this.store, blobPrefix(p.m.rec.hash), p.blob);
+        await writeBlob(this.store, blobPrefix(p.rec.hash), p.blob);
       }
     }
     const pending = chunk.map((p, k) => ({ p, k }));
     // Known to lookups from before the commit on: a cursor at a message being stored names a
     // valid position, and the index's mover (which sees only committed entries) can't run first.
-    const added = chunk.filter((p) => this.#hashes.remember(p.m.rec.hash, located(p.m.rec)));
+    const added = chunk.filter((p) => this.#hashes.remember(p.rec.hash, located(p.rec)));
     try {
       await this.#commitPending(pending, stored);
     } catch (e) {
-      for (const p of added) this.#hashes.forget(p.m.rec.hash);
+      for (const p of added) this.#hashes.forget(p.rec.hash);
       throw e;
     }
     const dropped = new Set(chunk.filter((_, k) => !stored[k]));
-    for (const p of added) if (dropped.has(p)) this.#hashes.forget(p.m.rec.hash);
+    for (const p of added) if (dropped.has(p)) this.#hashes.forget(p.rec.hash);
     return stored;
   }
 
@@ -213,7 +222,7 @@ export class WakuRepo {
       const res = await commit(this.store, "waku", (op) => {
         const counts = new Map<string, bigint>();
         for (const { p } of pending) {
-          const { rec } = p.m;
+          const { rec } = p;
           op.check({ key: p.sets[0][0], versionstamp: null });
           for (const [k, v] of p.sets) op.set(k, v);
           if (this.#inlineBlob(p)) {
@@ -227,7 +236,7 @@ export class WakuRepo {
       if (attempt > 10) throw new Error("Waku insert kept conflicting");
       const found = await getMany(
         this.store,
-        pending.map(({ p }) => tKey(p.m.rec.message.timestamp, p.m.rec.hash)),
+        pending.map(({ p }) => tKey(p.rec.message.timestamp, p.rec.hash)),
       );
       pending = pending.filter(({ k }, j) => {
         if (found[j].versionstamp === null) return true;
@@ -295,7 +304,7 @@ export class WakuRepo {
       }
     }
     rec.message.payload = payload;
-    return encodeRecord(rec, storeEntryToJson(rec.hash, rec.pubsubTopic, rec.message, true));
+    return encodeRecord(rec);
   }
 
   /** Messages stored on a pubsub topic, from its counter. */
@@ -319,10 +328,11 @@ export class WakuRepo {
    * MAX_SCAN entries read. Pages are always oldest→newest.
    */
   async page(q: IndexQuery): Promise<IndexPage> {
-    const suffix = q.contentTopics.length > 0 && q.pubsubTopic !== undefined
-      ? encoder.encode(`"pubsubTopic":${JSON.stringify(q.pubsubTopic)}}`)
+    // No index covers a pubsub topic with content topics: that filter reads the records.
+    const topic = q.contentTopics.length > 0 && q.pubsubTopic !== undefined
+      ? utf8Encode(q.pubsubTopic)
       : undefined;
-    const keep = suffix && ((s: Scanned) => endsWith(recordJson(s.value), suffix));
+    const keep = topic && ((s: Scanned) => recordHasPubsubTopic(s.value, topic));
     const { entries: out, capped } = await mergePage(
       this.store.kv,
       this.#bases(q),
@@ -408,11 +418,4 @@ export class WakuRepo {
     }
     return deleted;
   }
-}
-
-function endsWith(bytes: Uint8Array, suffix: Uint8Array): boolean {
-  if (bytes.length < suffix.length) return false;
-  const off = bytes.length - suffix.length;
-  for (let i = 0; i < suffix.length; i++) if (bytes[off + i] !== suffix[i]) return false;
-  return true;
 }

@@ -9,7 +9,6 @@ import { encodedSize, type WakuMessage } from "../../protocols/waku/message.ts";
 import { CHUNK_BYTES } from "../../storage/blobs.ts";
 import { MAX_VALUE_BYTES } from "../../storage/kv.ts";
 import { encodeRecord } from "../../storage/waku_record.ts";
-import { storeEntryToJson } from "../../protocols/waku/rest_json.ts";
 import { MAX_BULK_MESSAGES } from "../../routes/waku_schemas.ts";
 import { postJson, topicPath, withGateway } from "../helpers.ts";
 import { Rng } from "../protocols/waku/fuzz_util.ts";
@@ -178,7 +177,7 @@ function inlineLimit(pubsubTopic: string): number {
       timestamp: T0,
     };
     const rec = { hash: new Uint8Array(32), pubsubTopic, receivedTime: T0, message };
-    return encodeRecord(rec, storeEntryToJson(rec.hash, pubsubTopic, message, true)).length <=
+    return encodeRecord(rec).length <=
       MAX_VALUE_BYTES;
   };
   let lo = 0, hi = MAX_VALUE_BYTES;

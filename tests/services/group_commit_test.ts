@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { GroupCommitter } from "../../services/group_commit.ts";
+import { BusyError } from "../../lib/errors.ts";
+import { GroupCommitter, type Outcomes } from "../../services/group_commit.ts";
+
+/** Every item fulfilled with `f(item)`. */
+const all = <T, R>(items: T[], f: (t: T) => R): Outcomes<R> =>
+  items.map((i) => ({ status: "fulfilled", value: f(i) }));
 
 Deno.test("GroupCommitter batches concurrent submits and answers only after the flush", async () => {
   const batches: number[][] = [];
@@ -8,8 +13,8 @@ Deno.test("GroupCommitter batches concurrent submits and answers only after the 
   const gc = new GroupCommitter<number, number>(async (items) => {
     batches.push(items);
     await gate;
-    return items.map((i) => i * 10);
-  }, 100);
+    return all(items, (i) => i * 10);
+  }, { maxBatch: 100 });
   let answered = 0;
   const first = Array.from({ length: 5 }, (_, i) => gc.submit(i).then((r) => (answered++, r)));
   await new Promise((r) => setTimeout(r, 10));
@@ -33,8 +38,8 @@ Deno.test("GroupCommitter splits at maxBatch and rejects every item of a failed 
   const gc = new GroupCommitter<number, number>((items) => {
     sizes.push(items.length);
     if (items.includes(13)) return Promise.reject(new Error("disk full"));
-    return Promise.resolve(items);
-  }, 4);
+    return Promise.resolve(all(items, (i) => i));
+  }, { maxBatch: 4 });
   const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => gc.submit(i + 10)));
   assert.deepEqual(sizes, [4, 4, 2]);
   assert.deepEqual(results.map((r) => r.status), [
@@ -60,10 +65,9 @@ Deno.test("GroupCommitter with two in flight commits a second batch while the fi
     async (items) => {
       started.push(items);
       await new Promise<void>((r) => gates.push(r));
-      return items;
+      return all(items, (i) => i);
     },
-    100,
-    2,
+    { maxBatch: 100, maxInFlight: 2 },
   );
   let answered = 0;
   const a = [1, 2].map((i) => gc.submit(i).then((r) => (answered++, r)));
@@ -84,4 +88,32 @@ Deno.test("GroupCommitter with two in flight commits a second batch while the fi
   gates[0]();
   gates[2]();
   assert.deepEqual(await Promise.all([...a, ...c]), [1, 2, 6]);
+});
+
+Deno.test("GroupCommitter answers each item by its own outcome, and refuses past its queue bound", async () => {
+  let gate!: () => void;
+  const held = new Promise<void>((r) => gate = r);
+  const gc = new GroupCommitter<number, number>(async (items) => {
+    await held;
+    // A batch written in two commits whose second failed: the first half is stored.
+    return items.map((i, k) =>
+      k < items.length / 2
+        ? { status: "fulfilled", value: i }
+        : { status: "rejected", reason: new Error(`lost ${i}`) }
+    );
+  }, { maxBatch: 100, maxQueue: 4 });
+  const first = gc.submit(0); // in flight from the next microtask on
+  await Promise.resolve();
+  const queued = [1, 2, 3, 4].map((i) => gc.submit(i));
+  await assert.rejects(gc.submit(5), BusyError);
+  gate();
+  assert.equal(await first, 0, "a batch of one: the item is the first half");
+  const results = await Promise.allSettled(queued);
+  assert.deepEqual(results.map((r) => r.status), [
+    "fulfilled",
+    "fulfilled",
+    "rejected",
+    "rejected",
+  ]);
+  assert.match(String((results[3] as PromiseRejectedResult).reason), /lost 4/);
 });

@@ -6,9 +6,8 @@ import {
   encodeRecord,
   packInt64,
   recordBlobSize,
-  recordHashOnlyJson,
-  recordJson,
-  recordReceivedTime,
+  recordHash,
+  recordHasPubsubTopic,
   recordTag,
   type StoredMessage,
   TAG_BLOB,
@@ -17,7 +16,7 @@ import {
 } from "../../storage/waku_record.ts";
 import { fuzzSeed, hex, mutate, Rng } from "../protocols/waku/fuzz_util.ts";
 
-const dec = new TextDecoder();
+const enc = new TextEncoder();
 
 function record(i: number, extra: Partial<WakuMessage> = {}): StoredMessage {
   const message: WakuMessage = {
@@ -37,16 +36,41 @@ function record(i: number, extra: Partial<WakuMessage> = {}): StoredMessage {
 }
 const json = (r: StoredMessage) => storeEntryToJson(r.hash, r.pubsubTopic, r.message, true);
 
-Deno.test("record: header bytes, then the store entry JSON", () => {
-  const r = record(1);
-  const v = encodeRecord(r, json(r));
-  assert.equal(v[0], TAG_INLINE);
-  assert.deepEqual([...v.subarray(1, 9)], [...packInt64(r.receivedTime)]);
+Deno.test("record: the layout's bytes, byte by byte", () => {
+  const r = record(1, { meta: new Uint8Array([9, 8]), ephemeral: true });
+  const v = encodeRecord(r);
+  const topic = enc.encode(r.pubsubTopic), ct = enc.encode(r.message.contentTopic);
+  const u16 = (n: number) => [n >> 8, n & 255];
+  const expected = [
+    TAG_INLINE,
+    ...packInt64(r.receivedTime),
+    ...r.hash,
+    ...packInt64(r.message.timestamp),
+    0,
+    0,
+    0,
+    r.message.version,
+    1,
+    ...u16(topic.length),
+    ...topic,
+    ...u16(ct.length),
+    ...ct,
+    ...u16(2),
+    9,
+    8,
+    ...u16(0),
+    0,
+    0,
+    0,
+    r.message.payload.length,
+    ...r.message.payload,
+  ];
+  assert.deepEqual([...v], expected);
   assert.equal(recordTag(v), TAG_INLINE);
-  assert.equal(recordReceivedTime(v), r.receivedTime);
   assert.equal(recordBlobSize(v), 0);
-  assert.equal(dec.decode(recordJson(v)), json(r));
-  assert.equal(dec.decode(recordHashOnlyJson(v)), `{"messageHash":"0x${r.hash.toHex()}"}`);
+  assert.deepEqual(recordHash(v), r.hash);
+  assert.ok(recordHasPubsubTopic(v, topic));
+  assert.ok(!recordHasPubsubTopic(v, enc.encode(r.pubsubTopic + "x")));
 });
 
 Deno.test("record: round trip keeps every field, int64 timestamps exactly", () => {
@@ -56,21 +80,45 @@ Deno.test("record: round trip keeps every field, int64 timestamps exactly", () =
       record(3, { meta: new Uint8Array([1, 2, 3]), ephemeral: true }),
       record(4, { payload: new Uint8Array(0), timestamp: -(1n << 63n) }),
       record(5, { contentTopic: 'quote " and \\ and ü', timestamp: (1n << 63n) - 1n }),
+      record(6, { rateLimitProof: new Uint8Array(330).fill(3), version: 0xffffffff }),
     ]
   ) {
-    assert.deepEqual(decodeRecord(encodeRecord(r, json(r))), r);
+    assert.deepEqual(decodeRecord(encodeRecord(r)), r);
   }
 });
 
-Deno.test("record: with the payload in a blob, the JSON holds an empty payload and the size", () => {
+Deno.test("record: the earlier JSON layout (tags 1 and 2) is still read", () => {
+  const r = record(7, { meta: new Uint8Array([1]), rateLimitProof: new Uint8Array([2, 3]) });
+  const body = enc.encode(json(r));
+  const legacy = new Uint8Array(9 + body.length);
+  legacy[0] = 1;
+  legacy.set(packInt64(r.receivedTime), 1);
+  legacy.set(body, 9);
+  assert.deepEqual(decodeRecord(legacy), r);
+  assert.deepEqual(recordHash(legacy), r.hash);
+  assert.ok(recordHasPubsubTopic(legacy, enc.encode(r.pubsubTopic)));
+  // Tag 2: the payload in a blob, its size after the receive time.
+  const blobbed = { ...r, message: { ...r.message, payload: new Uint8Array(0) } };
+  const body2 = enc.encode(json(blobbed));
+  const legacy2 = new Uint8Array(13 + body2.length);
+  legacy2[0] = 2;
+  legacy2.set(packInt64(r.receivedTime), 1);
+  new DataView(legacy2.buffer).setUint32(9, 70_000);
+  legacy2.set(body2, 13);
+  assert.equal(recordTag(legacy2), TAG_BLOB);
+  assert.equal(recordBlobSize(legacy2), 70_000);
+  assert.deepEqual(decodeRecord(legacy2), blobbed);
+});
+
+Deno.test("record: with the payload in a blob, the record holds only its size", () => {
   const r = record(6, { payload: new Uint8Array(100_000).fill(7) });
-  const v = encodeRecord(r, json(r), true);
+  const v = encodeRecord(r, true);
   assert.equal(recordTag(v), TAG_BLOB);
   assert.equal(recordBlobSize(v), 100_000);
   assert.ok(v.length < 1000);
   const back = decodeRecord(v);
   assert.deepEqual(back.message.payload, new Uint8Array(0));
-  assert.equal(dec.decode(recordHashOnlyJson(v)), `{"messageHash":"0x${r.hash.toHex()}"}`);
+  assert.deepEqual(recordHash(v), r.hash);
 });
 
 Deno.test("packInt64/unpackInt64 round trip", () => {
@@ -79,19 +127,22 @@ Deno.test("packInt64/unpackInt64 round trip", () => {
   assert.equal(packInt64(1n).length, 8);
 });
 
-Deno.test("fuzz: decodeRecord returns or throws an Error on random and mutated bytes", () => {
+Deno.test("fuzz: decodeRecord returns or throws a SyntaxError on random and mutated bytes", () => {
   const seed = fuzzSeed(0x5eed_0003);
   const rng = new Rng(seed);
   const valid = Array.from({ length: 8 }, (_, i) => {
     const r = record(i);
-    return encodeRecord(r, json(r), i % 3 === 0);
+    return encodeRecord(r, i % 3 === 0);
   });
   for (let i = 0; i < 4000; i++) {
     const input = i % 2 ? rng.bytes(rng.int(200)) : mutate(rng, valid[rng.int(valid.length)]);
     try {
       decodeRecord(input);
     } catch (e) {
-      assert.ok(e instanceof Error, `seed ${seed} iteration ${i} input ${hex(input)}: threw ${e}`);
+      assert.ok(
+        e instanceof SyntaxError,
+        `seed ${seed} iteration ${i} input ${hex(input)}: threw ${e}`,
+      );
     }
   }
 });

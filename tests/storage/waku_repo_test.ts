@@ -2,12 +2,10 @@ import assert from "node:assert/strict";
 import { compareBytes } from "../../lib/bytes.ts";
 import { createMetrics } from "../../lib/metrics.ts";
 import { messageHash, type WakuMessage } from "../../protocols/waku/message.ts";
-import { storeEntryToJson } from "../../protocols/waku/rest_json.ts";
 import { openStore, type Store } from "../../storage/kv.ts";
 import { decodeRecord } from "../../storage/waku_record.ts";
 import {
   type IndexQuery,
-  type NewMessage,
   type Order,
   type Position,
   type StoredMessage,
@@ -49,12 +47,12 @@ function rec(
   } satisfies StoredMessage;
 }
 
-/** The insert form of a record: with its store entry JSON. */
-const nm = (rec: StoredMessage): NewMessage => ({
-  rec,
-  json: storeEntryToJson(rec.hash, rec.pubsubTopic, rec.message, true),
-});
-const ins = (repo: WakuRepo, recs: StoredMessage[]) => repo.insert(recs.map(nm));
+/** Inserts; whether each record was new (a failed commit throws). */
+const ins = async (repo: WakuRepo, recs: StoredMessage[]) =>
+  (await repo.insert(recs)).map((o) => {
+    if (o.status === "rejected") throw o.reason;
+    return o.value;
+  });
 /** A page, decoded. */
 const pageOf = async (
   repo: WakuRepo,
