@@ -114,6 +114,24 @@ export interface Metrics {
   openWebSockets: Gauge;
   liveSubscribers: Gauge;
   liveDropped: Counter;
+  /** Peer connections holding a slot of a listener (handshaking or served), by listener. */
+  peerConnectionsOpen: Gauge;
+  /** Peer connections by listener and outcome: accepted, refused, failed. */
+  peerConnections: Counter;
+  /** accept() calls that failed (EMFILE and the like), by listener. */
+  peerAcceptErrors: Counter;
+  /** Client connections the HTTP front holds open. */
+  frontConnectionsOpen: Gauge;
+  /** Client connections by outcome: accepted, refused (over a limit). */
+  frontConnections: Counter;
+  /** Requests the HTTP front answered itself with an error, by reason. */
+  frontRefused: Counter;
+  /** Client connections the HTTP front closed on a timeout, by phase (header, idle). */
+  frontTimeouts: Counter;
+  /** Failed accept() calls of the HTTP front, by error code (EMFILE…). */
+  frontAcceptErrors: Counter;
+  /** Connections from the HTTP front to the server behind it (leased or pooled). */
+  frontUpstreamOpen: Gauge;
 }
 
 /** Creates a fresh registry with the gateway's standard metrics. */
@@ -144,6 +162,57 @@ export function createMetrics(): Metrics {
       new Counter(
         "syncgate_live_dropped_total",
         "Live subscribers disconnected for falling behind.",
+      ),
+    ),
+    peerConnectionsOpen: registry.register(
+      new Gauge("syncgate_peer_connections_open", "Peer connections open, by listener."),
+    ),
+    peerConnections: registry.register(
+      new Counter(
+        "syncgate_peer_connections_total",
+        "Peer connections by listener and outcome: accepted (admitted), refused (over the " +
+          "listener's limit), failed (TLS handshake failed or the handler threw).",
+      ),
+    ),
+    peerAcceptErrors: registry.register(
+      new Counter(
+        "syncgate_peer_accept_errors_total",
+        "Failed accept() calls by listener (such as EMFILE); the listener backs off and goes on.",
+      ),
+    ),
+    frontConnectionsOpen: registry.register(
+      new Gauge("syncgate_front_connections_open", "Client connections the HTTP front holds open."),
+    ),
+    frontConnections: registry.register(
+      new Counter(
+        "syncgate_front_connections_total",
+        "Client connections of the HTTP front by outcome: accepted, refused (over the " +
+          "connection or file-descriptor limit; answered 503).",
+      ),
+    ),
+    frontRefused: registry.register(
+      new Counter(
+        "syncgate_front_refused_total",
+        "Requests the HTTP front answered itself with a problem (malformed head, limits, " +
+          "no upstream), by reason.",
+      ),
+    ),
+    frontTimeouts: registry.register(
+      new Counter(
+        "syncgate_front_timeouts_total",
+        "Client connections the HTTP front closed on a timeout, by phase (header, idle).",
+      ),
+    ),
+    frontAcceptErrors: registry.register(
+      new Counter(
+        "syncgate_front_accept_errors_total",
+        "Failed accept() calls of the HTTP front by code (such as EMFILE); it backs off and goes on.",
+      ),
+    ),
+    frontUpstreamOpen: registry.register(
+      new Gauge(
+        "syncgate_front_upstream_connections_open",
+        "Connections from the HTTP front to the server behind it, leased or pooled.",
       ),
     ),
   };

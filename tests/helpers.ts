@@ -7,11 +7,8 @@ import { type Config, loadConfig } from "../config.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
 import { createLogger } from "../lib/log.ts";
 
-/** A fresh temporary directory, removed by the returned cleanup. */
-export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "syncgate-test-" });
-  return { dir, cleanup: () => Deno.remove(dir, { recursive: true }).catch(() => {}) };
-}
+import { tempDir } from "./temp_dir.ts";
+export { tempDir };
 
 /** Config for tests: port 0, a temp KV file, quiet logs; env-style overrides. */
 export function testConfig(kvPath: string, env: Record<string, string> = {}): Config {
