@@ -53,6 +53,28 @@ export const CORE_SETTINGS = settingGroup("", {
     int(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
     "bytes a live subscriber may have waiting; past it, it is closed with a reason",
   ),
+  livePollMs: setting(
+    int(10, 60_000).default(100),
+    "how often (ms) a gateway looks in KV for live messages other processes on the same KV " +
+      "published",
+  ),
+  front: setting(
+    z.enum(["on", "off"]).default("on"),
+    "`on`: the gateway accepts connections itself and enforces the header and idle timeouts and " +
+      "the connection cap below; `off`: `Deno.serve` alone (always so on Deno Deploy)",
+  ),
+  headerTimeoutMs: setting(
+    int(100, 600_000).default(10_000),
+    "a request head not complete this long after the connection or its first byte is closed (408)",
+  ),
+  idleTimeoutMs: setting(
+    int(100, 3_600_000).default(30_000),
+    "a keep-alive connection idle this long between requests is closed",
+  ),
+  maxConnections: setting(
+    int(1, 1_000_000).default(10_000),
+    "client connections open at once; more are answered 503 and closed",
+  ),
 });
 
 export type CoreSettings = SettingValues<typeof CORE_SETTINGS.settings>;

@@ -9,9 +9,11 @@ import type { Bridge } from "./bridges/bridge.ts";
 import { BRIDGES } from "./bridges/mod.ts";
 import type { Config } from "./config.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
-import { createMetrics } from "./lib/metrics.ts";
-import { BroadcastNotifier, LiveHub, LocalNotifier } from "./services/live_hub.ts";
-import { openStore } from "./storage/kv.ts";
+import { createMetrics, type Metrics } from "./lib/metrics.ts";
+import { startFront } from "./services/http_front.ts";
+import { KvNotifier } from "./services/kv_notifier.ts";
+import { BroadcastNotifier, LiveHub, LocalNotifier, type Notifier } from "./services/live_hub.ts";
+import { openStore, type Store } from "./storage/kv.ts";
 
 /** A running gateway. */
 export interface Gateway {
@@ -30,7 +32,7 @@ export async function startGateway(
 ): Promise<Gateway> {
   const metrics = createMetrics();
   const store = await openStore(config.kvPath, metrics);
-  const notifier = config.deploy ? new BroadcastNotifier() : new LocalNotifier();
+  const notifier = await openNotifier(config, store, log);
   const hub = new LiveHub(notifier, metrics);
   const deps: AppDeps = { config, store, metrics, log, hub };
   const parts = bridges.map((b) =>
@@ -40,23 +42,58 @@ export async function startGateway(
   // Started in order, stopped in reverse.
   const services = parts.flatMap((p) => p.services);
   for (const s of services) await s.start();
-  const server = Deno.serve(
-    { hostname: config.host, port: config.port, onListen: () => {} },
-    app.fetch,
-  );
+  const server = await serve(config, app.fetch, { metrics, log });
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;
   return {
     app,
     deps,
-    url: `http://${host}:${server.addr.port}`,
+    url: `http://${host}:${server.port}`,
     close: () =>
       closing ??= (async () => {
         hub.closeAll("Gateway is shutting down");
-        await server.shutdown();
+        await server.close();
         for (const s of services.reverse()) await s.stop();
-        notifier.close();
+        await notifier.close();
         store.kv.close();
       })(),
   };
+}
+
+/**
+ * How live events reach other instances: on Deploy a BroadcastChannel
+ * reaches every isolate; processes sharing a KV file or URL read a feed in
+ * it; an in-memory KV has no one to share with.
+ */
+async function openNotifier(config: Config, store: Store, log: Logger): Promise<Notifier> {
+  if (config.deploy) return new BroadcastNotifier();
+  if (config.kvPath === ":memory:") return new LocalNotifier();
+  return await KvNotifier.open(store, { pollIntervalMs: config.livePollMs, log });
+}
+
+/** Serves the app: through the gateway's own front, or with Deno.serve alone (Deploy, or off). */
+async function serve(
+  config: Config,
+  handler: Deno.ServeHandler,
+  deps: { metrics: Metrics; log: Logger },
+): Promise<{ port: number; close(): Promise<void> }> {
+  if (config.front === "on" && !config.deploy) {
+    const front = await startFront({
+      hostname: config.host,
+      port: config.port,
+      handler,
+      limits: {
+        headerTimeoutMs: config.headerTimeoutMs,
+        idleTimeoutMs: config.idleTimeoutMs,
+        maxConnections: config.maxConnections,
+      },
+      ...deps,
+    });
+    return { port: front.addr.port, close: () => front.close() };
+  }
+  const server = Deno.serve(
+    { hostname: config.host, port: config.port, onListen: () => {} },
+    handler,
+  );
+  return { port: server.addr.port, close: () => server.shutdown() };
 }

@@ -18,7 +18,8 @@ export interface LiveEvent {
 export interface Notifier {
   send(events: LiveEvent[]): void;
   listen(fn: (events: LiveEvent[]) => void): void;
-  close(): void;
+  /** Stops delivery; a notifier with work in flight (a KV feed) resolves once it is done. */
+  close(): void | Promise<void>;
 }
 
 /** Delivers within this process only: the embedded default. */

@@ -27,6 +27,7 @@ import { decodeRecord, type StoredMessage } from "../storage/waku_record.ts";
 import { INDEX_BATCH, type WakuRepo } from "../storage/waku_repo.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import type { LiveEvent, LiveHub } from "./live_hub.ts";
+import { type ExclusiveJob, runUnderLease } from "./exclusive_job.ts";
 import type { Service } from "./service.ts";
 
 /** The live channel Waku messages are published on. */
@@ -84,8 +85,8 @@ export class WakuService implements Service {
   readonly #now: () => bigint;
   #lastReceived = 0n;
   #committer: GroupCommitter<StoredMessage, boolean>;
-  #timer?: ReturnType<typeof setInterval>;
-  #indexTimer?: ReturnType<typeof setInterval>;
+  #jobs: ExclusiveJob[] = [];
+  #pruneTimer?: ReturnType<typeof setInterval>;
   #retaining?: Promise<number>;
   #indexing?: Promise<number>;
 
@@ -260,12 +261,12 @@ export class WakuService implements Service {
   }
 
   /** One retention pass over every pubsub topic; returns how many messages it deleted. */
-  applyRetention(): Promise<number> {
-    this.#retaining ??= this.#retain().finally(() => this.#retaining = undefined);
+  applyRetention(signal?: AbortSignal): Promise<number> {
+    this.#retaining ??= this.#retain(signal).finally(() => this.#retaining = undefined);
     return this.#retaining;
   }
 
-  async #retain(): Promise<number> {
+  async #retain(signal?: AbortSignal): Promise<number> {
     let total = 0;
     for (const topic of (await this.repo.topics()).keys()) {
       const limits = retentionFor(this.opts.retention, topic);
@@ -274,6 +275,7 @@ export class WakuService implements Service {
         ? this.#now() - BigInt(limits.maxAgeSeconds) * 1_000_000_000n
         : undefined;
       for (;;) {
+        if (signal?.aborted) return total;
         const n = await this.repo.deleteOldest(topic, {
           before,
           keep: limits.maxCount,
@@ -286,36 +288,52 @@ export class WakuService implements Service {
     return total;
   }
 
-  /** Moves the hash-index backlog into the index until it is empty. */
-  indexPending(): Promise<number> {
+  /** Moves the hash-index backlog into the index until it is empty (or `signal` aborts). */
+  indexPending(signal?: AbortSignal): Promise<number> {
     this.#indexing ??= (async () => {
       let total = 0;
-      for (;;) {
+      while (!signal?.aborted) {
         const n = await this.repo.indexPending();
         total += n;
-        if (n < INDEX_BATCH) return total;
+        if (n < INDEX_BATCH) break;
       }
+      return total;
     })().finally(() => this.#indexing = undefined);
     return this.#indexing;
   }
 
-  /** Starts the hash indexer, and the retention timer if any topic has limits. */
-  start(): void {
-    const indexFailed = failureLogger(this.opts.log, "Waku hash indexing failed");
-    this.#indexTimer = setInterval(() => this.indexPending().catch(indexFailed), 200);
+  /**
+   * Starts the background work: the hash indexer and retention (if any
+   * topic has limits) each run in one process at a time, under a lease; the
+   * memo of this process's fresh messages is pruned here in every process.
+   */
+  async start(): Promise<void> {
+    const { log } = this.opts;
+    const store = this.repo.store;
+    this.#jobs.push(runUnderLease(store, {
+      name: "waku-hash-index",
+      intervalMs: 200,
+      job: (signal) => this.indexPending(signal),
+      log,
+    }));
     const r = this.opts.retention;
-    if (r.topics.size === 0 && !r.fallback) return;
-    const retentionFailed = failureLogger(this.opts.log, "Waku retention failed");
-    this.#timer = setInterval(
-      () => this.applyRetention().catch(retentionFailed),
-      this.opts.retentionIntervalMs,
-    );
+    if (r.topics.size || r.fallback) {
+      this.#jobs.push(runUnderLease(store, {
+        name: "waku-retention",
+        intervalMs: this.opts.retentionIntervalMs,
+        job: (signal) => this.applyRetention(signal),
+        log,
+      }));
+    }
+    for (const job of this.#jobs) await job.start();
+    const pruneFailed = failureLogger(log, "Waku hash memo pruning failed");
+    this.#pruneTimer = setInterval(() => this.repo.pruneHashMemo().catch(pruneFailed), 1000);
   }
 
-  /** Stops the timers and waits for running passes. */
+  /** Stops the background work and waits for running passes. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    clearInterval(this.#indexTimer);
+    clearInterval(this.#pruneTimer);
+    for (const job of this.#jobs.splice(0)) await job.stop();
     await this.#retaining;
     await this.#indexing;
   }

@@ -75,6 +75,30 @@ export class HashIndex {
     this.#memo.delete(hash.toHex());
   }
 
+  /** Backlog entries this process remembers. */
+  get memoSize(): number {
+    return this.#memo.size;
+  }
+
+  /**
+   * Forgets up to `max` of the oldest memo entries that are in the index by
+   * now. The process holding the indexer's lease forgets what it moves; the
+   * others learn it here, so their memos don't grow to their limit.
+   */
+  async pruneMemo(max = 1000): Promise<number> {
+    const ids: string[] = [];
+    for (const id of this.#memo.keys()) {
+      if (ids.length === max) break;
+      ids.push(id);
+    }
+    const found = await getMany(this.store, ids.map((id) => ["waku", "h", Uint8Array.fromHex(id)]));
+    let n = 0;
+    found.forEach((e, i) => {
+      if (e.versionstamp !== null && this.#memo.delete(ids[i])) n++;
+    });
+    return n;
+  }
+
   /** Where each message sits, by hash (undefined if not stored). */
   async locateMany(hashes: readonly Uint8Array[]): Promise<(Located | undefined)[]> {
     const found = await getMany<Uint8Array>(this.store, hashes.map((h) => ["waku", "h", h]));

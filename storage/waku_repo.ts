@@ -361,6 +361,11 @@ export class WakuRepo {
     return q.pubsubTopic !== undefined ? [[P, "tp", q.pubsubTopic]] : [[P, "t"]];
   }
 
+  /** Forgets remembered backlog entries another process has indexed (see HashIndex.pruneMemo). */
+  pruneHashMemo(): Promise<number> {
+    return this.#hashes.memoSize > 1000 ? this.#hashes.pruneMemo() : Promise.resolve(0);
+  }
+
   /** Moves a batch of the hash-index backlog into the index; returns how many moved. */
   indexPending(): Promise<number> {
     return this.#hashes.indexPending();
