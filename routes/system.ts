@@ -106,7 +106,7 @@ export function systemRoutes(routes: Routes, deps: { store: Store; metrics: Metr
         title: "syncgate",
         version: VERSION,
         description: "HTTP and WebSocket gateway to peer-to-peer sync protocols. Errors are " +
-          "application/problem+json (RFC 9457). With an API key set, writes need Authorization: Bearer <key>.",
+          "application/problem+json (RFC 9457). With an API key set, writes need `Authorization: Bearer <key>`.",
       },
     })));
 

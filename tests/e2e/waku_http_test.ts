@@ -442,6 +442,8 @@ Deno.test("e2e: system routes — health, OpenAPI listing every route, docs offl
     assert.deepEqual((await (await fetch(`${gw.url}/health`)).json()).status, "ok");
     const doc = await (await fetch(`${gw.url}/openapi.json`)).json();
     assert.equal(doc.openapi, "3.1.0");
+    // Markdown in Swagger UI: in a code span, `<key>` shows as written instead of as a tag.
+    assert.ok(doc.info.description.includes("`Authorization: Bearer <key>`"));
     for (
       const p of [
         "/relay/v1/messages/{pubsubTopic}",

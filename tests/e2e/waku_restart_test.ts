@@ -79,22 +79,33 @@ Deno.test("e2e: acknowledged messages survive a clean restart and a crash", asyn
   }
 });
 
-Deno.test("e2e: invalid configuration stops the gateway at start with a message naming the setting", async () => {
+/** Runs main.ts to its end; its exit code and stderr. */
+async function runMain(args: string[]): Promise<{ code: number; err: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...GATEWAY_PERMISSIONS,
-      "main.ts",
-      "--port",
-      "99999",
-    ],
+    args: ["run", ...GATEWAY_PERMISSIONS, "main.ts", ...args],
     cwd: new URL("../..", import.meta.url).pathname,
     env: { SYNCGATE_KV: ":memory:" },
     stdout: "piped",
     stderr: "piped",
   }).output();
-  assert.equal(out.code, 2);
-  const err = new TextDecoder().decode(out.stderr);
+  return { code: out.code, err: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("e2e: invalid configuration stops the gateway at start with a message naming the setting", async () => {
+  const { code, err } = await runMain(["--port", "99999"]);
+  assert.equal(code, 2);
   assert.match(err, /SYNCGATE_PORT/);
   assert.ok(!/\n\s+at /.test(err), "no stack trace");
+});
+
+Deno.test("e2e: a port in use is one line naming it, and exit code 2", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const { code, err } = await runMain([`--port=${taken.addr.port}`]);
+    assert.equal(code, 2);
+    assert.equal(err.trim().split("\n").length, 1, err);
+    assert.match(err, new RegExp(`127\\.0\\.0\\.1:${taken.addr.port} is in use`));
+  } finally {
+    taken.close();
+  }
 });
