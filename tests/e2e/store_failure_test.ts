@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { startGateway } from "../../gateway.ts";
 import { describeError, type Logger } from "../../lib/log.ts";
 import { postJson, tempDir, testConfig, topicPath } from "../helpers.ts";
-import { nextFrame, openWs } from "./waku_client.ts";
+import { nextFrame, openWs, readAll } from "./waku_client.ts";
 
 const PS = "/waku/2/rs/0/0";
 
@@ -24,8 +24,15 @@ function capture(): Logger & { lines: string[] } {
   return { lines, debug: nop, info: nop, warn: keep, error: keep, enabled: () => false };
 }
 
+/** What failingKv fails: writes, reads, or the commits after the next `commitsLeft`. */
+interface Failing {
+  writes: boolean;
+  reads: boolean;
+  commitsLeft?: number;
+}
+
 /** KV whose commits (or reads) throw what SQLite says on an I/O error, while `failing` says so. */
-function failingKv(kv: Deno.Kv, failing: { writes: boolean; reads: boolean }): Deno.Kv {
+function failingKv(kv: Deno.Kv, failing: Failing): Deno.Kv {
   const ioError = () => new TypeError("disk I/O error");
   return new Proxy(kv, {
     get(target, prop) {
@@ -34,7 +41,12 @@ function failingKv(kv: Deno.Kv, failing: { writes: boolean; reads: boolean }): D
         return () => {
           const op = target.atomic();
           const commit = op.commit.bind(op);
-          op.commit = () => failing.writes ? Promise.reject(ioError()) : commit();
+          op.commit = () => {
+            if (failing.commitsLeft !== undefined && failing.commitsLeft-- <= 0) {
+              failing.writes = true;
+            }
+            return failing.writes ? Promise.reject(ioError()) : commit();
+          };
           return op;
         };
       }
@@ -53,7 +65,7 @@ Deno.test("e2e: a failing store answers 503 with Retry-After and logs the cause;
   const { dir, cleanup } = await tempDir();
   const log = capture();
   const gw = await startGateway(testConfig(`${dir}/f.kv`), log);
-  const failing = { writes: false, reads: false };
+  const failing: Failing = { writes: false, reads: false };
   gw.deps.store.kv = failingKv(gw.deps.store.kv, failing);
   const url = `${gw.url}/relay/v1/messages/${topicPath(PS)}`;
   const msg = { payload: "AA==", contentTopic: "/x", timestamp: "1732000000000000000" };
@@ -96,6 +108,46 @@ Deno.test("e2e: a failing store answers 503 with Retry-After and logs the cause;
     ws.close();
   } finally {
     failing.writes = failing.reads = false;
+    await gw.close();
+    await cleanup();
+  }
+});
+
+Deno.test("e2e: a bulk whose commits fail part-way says which messages it stored, and those go out live", async () => {
+  const { dir, cleanup } = await tempDir();
+  const gw = await startGateway(testConfig(`${dir}/p.kv`), capture());
+  const failing: Failing = { writes: false, reads: false };
+  gw.deps.store.kv = failingKv(gw.deps.store.kv, failing);
+  try {
+    const ws = await openWs(
+      `${gw.url.replace("http", "ws")}/relay/v1/ws?pubsubTopic=${topicPath(PS)}`,
+    );
+    const live: string[] = [];
+    ws.onmessage = (e) => live.push(JSON.parse(e.data).messageHash);
+    // 60 messages of 20 KB take several commits; the second one fails, and every later one.
+    const items = Array.from({ length: 60 }, (_, i) => ({
+      payload: new Uint8Array(20_000).fill(i).toBase64(),
+      contentTopic: "/x",
+      timestamp: String(1_732_000_000_000_000_000n + BigInt(i)),
+    }));
+    failing.commitsLeft = 1;
+    const r = await postJson(`${gw.url}/relay/v1/bulk?pubsubTopic=${topicPath(PS)}`, items);
+    failing.writes = false;
+    failing.commitsLeft = undefined;
+    assert.equal(r.status, 503);
+    const stored = r.body.storedHashes as string[];
+    assert.equal(r.body.stored, stored.length);
+    assert.ok(stored.length > 0 && stored.length < 60, `${stored.length} stored`);
+    assert.match(
+      r.body.detail as string,
+      new RegExp(`^${stored.length} of 60 messages were stored`),
+    );
+    const inStore = (await readAll(gw.url, PS)).map((e) => e.messageHash);
+    assert.deepEqual(inStore.sort(), [...stored].sort());
+    await new Promise((res) => setTimeout(res, 100));
+    assert.deepEqual(live.sort(), [...stored].sort(), "live: exactly what was stored");
+    ws.close();
+  } finally {
     await gw.close();
     await cleanup();
   }
