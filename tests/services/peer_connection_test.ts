@@ -1,23 +1,11 @@
 import assert from "node:assert/strict";
 import { toHex0x } from "../../lib/bytes.ts";
 import { TooLargeError, UnavailableError } from "../../lib/errors.ts";
-import { lengthPrefix } from "../../lib/frame_header.ts";
-import { createLogger } from "../../lib/log.ts";
-import { createMetrics } from "../../lib/metrics.ts";
-import {
-  type ConnectOptions,
-  type PeerAddress,
-  PeerConnection,
-} from "../../services/peer_connection.ts";
-import { type ConnectionHandler, PeerListener } from "../../services/peer_listener.ts";
-import type { TlsServerOptions } from "../../services/tls_socket.ts";
+import type { PeerAddress } from "../../services/peer_connection.ts";
+import type { ConnectionHandler } from "../../services/peer_listener.ts";
 import { tempDir } from "../helpers.ts";
 import { type Identity, makeIdentity } from "./tls_identity.ts";
-
-const u32 = lengthPrefix({ size: 4 });
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-const framing = { frameHeader: u32, maxFrameBytes: 1 << 20 };
+import { connect, dec, enc, listen, text, u32 } from "./peer_fixtures.ts";
 
 /** Echoes every frame back, upper-cased, with what it knows of the peer first. */
 const echo: ConnectionHandler = async (conn) => {
@@ -30,33 +18,6 @@ const echo: ConnectionHandler = async (conn) => {
     await conn.write(u32.encode(body.length), enc.encode(dec.decode(body).toUpperCase()));
   }
 };
-
-async function listen(
-  address: PeerAddress,
-  handler: ConnectionHandler,
-  more: { tls?: TlsServerOptions; idleTimeoutMs?: number; readTimeoutMs?: number } = {},
-) {
-  const metrics = createMetrics();
-  const listener = new PeerListener({
-    name: "test",
-    address,
-    maxConnections: 8,
-    log: createLogger("silent"),
-    metrics,
-    ...framing,
-    ...more,
-  }, handler);
-  await listener.start();
-  return { listener, metrics };
-}
-
-const connect = (address: PeerAddress, more: Partial<ConnectOptions> = {}) =>
-  PeerConnection.connect({ address, connectTimeoutMs: 5000, ...framing, ...more });
-
-async function text(conn: PeerConnection): Promise<string | undefined> {
-  const f = await conn.readFrame();
-  return f ? dec.decode(f.body) : undefined;
-}
 
 interface Setup {
   name: string;

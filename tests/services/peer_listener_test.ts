@@ -1,53 +1,18 @@
 import assert from "node:assert/strict";
 import tls from "node:tls";
-import { lengthPrefix } from "../../lib/frame_header.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createMetrics } from "../../lib/metrics.ts";
-import {
-  type ConnectOptions,
-  type PeerAddress,
-  PeerConnection,
-} from "../../services/peer_connection.ts";
-import {
-  type ConnectionHandler,
-  PeerListener,
-  type PeerListenerOptions,
-} from "../../services/peer_listener.ts";
+import { type PeerAddress, PeerConnection } from "../../services/peer_connection.ts";
+import { PeerListener } from "../../services/peer_listener.ts";
 import { tempDir } from "../helpers.ts";
 import { type Identity, makeIdentity } from "./tls_identity.ts";
+import { connect, enc, framing, listen, text, u32 } from "./peer_fixtures.ts";
 
-const u32 = lengthPrefix({ size: 4 });
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-const framing = { frameHeader: u32, maxFrameBytes: 1 << 20 };
 const TCP: PeerAddress = { transport: "tcp", hostname: "127.0.0.1", port: 0 };
 const labels = (outcome: string) => ({ listener: "test", outcome });
 
-async function listen(handler: ConnectionHandler, more: Partial<PeerListenerOptions> = {}) {
-  const metrics = createMetrics();
-  const listener = new PeerListener({
-    name: "test",
-    address: TCP,
-    maxConnections: 8,
-    log: createLogger("silent"),
-    metrics,
-    ...framing,
-    ...more,
-  }, handler);
-  await listener.start();
-  return { listener, metrics };
-}
-
-const connect = (address: PeerAddress, more: Partial<ConnectOptions> = {}) =>
-  PeerConnection.connect({ address, connectTimeoutMs: 5000, ...framing, ...more });
-
 const send = (conn: PeerConnection, text: string) =>
   conn.write(u32.encode(enc.encode(text).length), enc.encode(text));
-
-async function text(conn: PeerConnection): Promise<string | undefined> {
-  const f = await conn.readFrame();
-  return f ? dec.decode(f.body) : undefined;
-}
 
 /** Waits for a condition that follows from events already set off. */
 async function until(cond: () => boolean, what = "condition"): Promise<void> {
@@ -65,7 +30,7 @@ async function identity(name: string): Promise<Identity> {
 }
 
 Deno.test("a handler that throws ends only its connection, and is counted as failed", async () => {
-  const { listener, metrics } = await listen(async (conn) => {
+  const { listener, metrics } = await listen(TCP, async (conn) => {
     const got = await text(conn);
     if (got === "boom") throw new Error("malformed greeting");
     await send(conn, got!.toUpperCase());
@@ -89,7 +54,7 @@ Deno.test("a handler that throws ends only its connection, and is counted as fai
 
 Deno.test("past maxConnections connections are refused; stop() closes the open ones", async () => {
   const stopped: boolean[] = [];
-  const { listener, metrics } = await listen(async (conn, signal) => {
+  const { listener, metrics } = await listen(TCP, async (conn, signal) => {
     await send(conn, "welcome");
     await new Promise((resolve) => signal.addEventListener("abort", resolve));
     stopped.push(signal.aborted);
@@ -126,7 +91,7 @@ Deno.test("TLS: a client without a certificate is refused when one is required, 
   const client = await identity("client");
   for (const clientCertificate of ["require", "request"] as const) {
     const peers: (string | undefined)[] = [];
-    const { listener, metrics } = await listen(async (conn) => {
+    const { listener, metrics } = await listen(TCP, async (conn) => {
       peers.push(conn.status.peerCertificateSha256);
       await send(conn, "hi");
     }, { tls: { ...server, clientCertificate } });
@@ -161,7 +126,7 @@ Deno.test("TLS: a client without a certificate is refused when one is required, 
 
 Deno.test("TLS: a peer that never completes the handshake is closed after handshakeTimeoutMs", async () => {
   const server = await identity("server");
-  const { listener, metrics } = await listen(() => Promise.resolve(), {
+  const { listener, metrics } = await listen(TCP, () => Promise.resolve(), {
     tls: server,
     handshakeTimeoutMs: 100,
   });
@@ -189,7 +154,7 @@ Deno.test("unix: a socket file left by a dead process is replaced; a live one is
     }).output();
     assert.ok(child.success);
     assert.ok((await Deno.lstat(path)).isSocket, "a stale socket file is there");
-    const { listener } = await listen(async (conn) => await send(conn, "fresh"), {
+    const { listener } = await listen(TCP, async (conn) => await send(conn, "fresh"), {
       address: { transport: "unix", path },
     });
     try {
