@@ -131,6 +131,34 @@ const tKey = (ts: bigint, hash: Uint8Array): Deno.KvKey => [P, "t", ts, hash];
 const counterKey = (pubsubTopic: string): Deno.KvKey => [P, "n", pubsubTopic];
 const blobPrefix = (hash: Uint8Array): Deno.KvKey => [P, "b", hash];
 
+/** What a message's publish commit writes (see publishWrites). */
+export interface PublishWrites {
+  /** Every key it sets, with its value; "t" first, the key its dedup check guards. */
+  sets: [Deno.KvKey, Uint8Array][];
+  /** The pubsub topic's counter, which the commit adds 1 to per message. */
+  counter: Deno.KvKey;
+  /** Whether the payload goes to a chunked blob, whose keys `sets` leaves out. */
+  blob: boolean;
+}
+
+/**
+ * What the publish commit writes for a message, for tools that repeat the
+ * gateway's writes on raw KV (bench/waku_bench.ts) without restating the layout.
+ */
+export function publishWrites(rec: StoredMessage): PublishWrites {
+  const p = prepare(rec);
+  return { sets: p.sets, counter: counterKey(rec.pubsubTopic), blob: p.blob !== undefined };
+}
+
+/**
+ * The prefix of the hash index's backlog: pendingEntry's keys without their
+ * (receivedTime, hash). Empty when the indexer has caught up.
+ */
+export const HASH_BACKLOG_PREFIX: Deno.KvKey = pendingEntry(new Uint8Array(32), {
+  timestamp: 0n,
+  receivedTime: 0n,
+})[0].slice(0, -2);
+
 /** Repository of Waku messages over one KV store. */
 export class WakuRepo {
   readonly #hashes: HashIndex;
