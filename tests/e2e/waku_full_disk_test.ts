@@ -96,12 +96,12 @@ Deno.test({
       const again = await publish(1000);
       assert.equal(again.status, 200, JSON.stringify(again.body));
       // /health probes at most once a second: it says so within two.
-      let health = "";
-      for (let i = 0; i < 30 && health !== "ok"; i++) {
+      let kv = "";
+      for (let i = 0; i < 30 && kv !== "ok"; i++) {
         if (i) await new Promise((r) => setTimeout(r, 100));
-        health = (await (await fetch(`${gw.url}/health`)).json()).kv;
+        kv = (await (await fetch(`${gw.url}/health`)).json()).kv;
       }
-      assert.equal(health, "ok");
+      assert.equal(kv, "ok");
       const after = await readAll(gw.url, PS);
       assert.ok(after.some((e) => e.messageHash === again.body.messageHash));
     } finally {
