@@ -53,6 +53,11 @@ export const CORE_SETTINGS = settingGroup("", {
     int(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
     "bytes a live subscriber may have waiting; past it, it is closed with a reason",
   ),
+  liveBufferTotalBytes: setting(
+    int(64 * 1024, 2 ** 40).default(256 * 1024 * 1024),
+    "bytes held for all live subscribers together (a message waiting for many counts once); " +
+      "past it, those furthest behind are closed with a reason",
+  ),
   livePollMs: setting(
     int(10, 60_000).default(100),
     "how often (ms) a gateway looks in KV for live messages other processes on the same KV " +

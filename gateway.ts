@@ -33,7 +33,7 @@ export async function startGateway(
   const metrics = createMetrics();
   const store = await openStore(config.kvPath, metrics);
   const notifier = await openNotifier(config, store, log);
-  const hub = new LiveHub(notifier, metrics);
+  const hub = new LiveHub(notifier, metrics, { totalBytes: config.liveBufferTotalBytes });
   const deps: AppDeps = { config, store, metrics, log, hub };
   const parts = bridges.map((b) =>
     b.create({ core: config, store, hub, metrics, log }, config.bridges[b.name] as never)

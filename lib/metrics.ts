@@ -132,6 +132,10 @@ export interface Metrics {
   frontAcceptErrors: Counter;
   /** Connections from the HTTP front to the server behind it (leased or pooled). */
   frontUpstreamOpen: Gauge;
+  /** Bytes all live subscribers have waiting (the hub's queues and their transports). */
+  liveHeldBytes: Gauge;
+  /** Live subscribers closed because all together passed the total live buffer, by channel. */
+  liveShed: Counter;
 }
 
 /** Creates a fresh registry with the gateway's standard metrics. */
@@ -213,6 +217,20 @@ export function createMetrics(): Metrics {
       new Gauge(
         "syncgate_front_upstream_connections_open",
         "Connections from the HTTP front to the server behind it, leased or pooled.",
+      ),
+    ),
+    liveHeldBytes: registry.register(
+      new Gauge(
+        "syncgate_live_buffered_bytes",
+        "Bytes live subscribers have waiting, in the gateway's queues and their transports, " +
+          "all subscribers together.",
+      ),
+    ),
+    liveShed: registry.register(
+      new Counter(
+        "syncgate_live_shed_total",
+        "Live subscribers closed because all together passed the total live buffer (those " +
+          "furthest behind first); also counted in syncgate_live_dropped_total.",
       ),
     ),
   };

@@ -1,12 +1,15 @@
 /**
  * WebSocket and SSE ends of the live hub, for any protocol's channel. Both
- * send the same JSON frames; both close a subscriber that falls behind
- * (more than `bufferBytes` waiting) with a reason instead of buffering more.
+ * send the same JSON frames; the hub closes a subscriber that falls behind
+ * (more than `bufferBytes` waiting, or furthest behind when all subscribers
+ * together are past the total) with a reason instead of buffering more.
+ * What waits stays in the hub: a transport gets a small window at a time.
  */
 import type { Context } from "hono";
 
 import type { Metrics } from "../lib/metrics.ts";
-import type { LiveEvent, LiveHub } from "../services/live_hub.ts";
+import type { LiveEvent, LiveHub, Subscription } from "../services/live_hub.ts";
+import { DEFAULT_WINDOW_BYTES } from "../services/live_subscriber.ts";
 
 /** WebSocket close code for a subscriber that fell behind (private range). */
 export const CLOSE_SLOW_CONSUMER = 4008;
@@ -33,25 +36,26 @@ export function liveWebSocket(
   opts: LiveOptions & { onFrame?: FrameHandler; maxFrameBytes: number; maxInFlight?: number },
 ): Response {
   const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
-  let unsubscribe = () => {};
+  let sub: Subscription | undefined;
   let counted = false;
   let inFlight = 0;
   socket.onopen = () => {
     counted = true;
     opts.metrics.openWebSockets.add(1);
-    unsubscribe = opts.hub.subscribe(opts.channel, {
+    sub = opts.hub.subscribe(opts.channel, {
       matches: opts.matches,
-      deliver: (e) => {
-        if (socket.readyState !== WebSocket.OPEN) return true;
-        if (socket.bufferedAmount > opts.bufferBytes) return false;
-        socket.send(e.json);
-        return true;
+      // Deno counts what its write tasks have not written yet (0 once closing).
+      buffered: () => socket.readyState === WebSocket.OPEN ? socket.bufferedAmount : 0,
+      send: (e) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(e.json);
       },
+      // Deno writes the close frame after what it holds (one window at most) and keeps the
+      // connection until the peer reads it or goes: only the front can cut a peer that never does.
       close: (reason) => socket.close(CLOSE_SLOW_CONSUMER, reason.slice(0, 120)),
-    });
+    }, { maxBytes: opts.bufferBytes });
   };
   socket.onclose = () => {
-    unsubscribe();
+    sub?.unsubscribe();
     // Counted once, whatever close events come.
     if (counted) opts.metrics.openWebSockets.add(-1);
     counted = false;
@@ -120,23 +124,30 @@ export function sendFrame(ws: WebSocket, frame: Record<string, unknown>): void {
 
 const encoder = new TextEncoder();
 
-/** A text/event-stream of live events (`event: message`), with a keep-alive comment every 15 s. */
+/**
+ * A text/event-stream of live events (`event: message`), with a keep-alive
+ * comment every 15 s. The stream's own queue is the transport's window: its
+ * pull says when Deno has taken from it, and the hub hands it more.
+ */
 export function liveSse(opts: LiveOptions): Response {
-  let unsubscribe = () => {};
+  const window = Math.min(DEFAULT_WINDOW_BYTES, opts.bufferBytes);
+  let sub: Subscription | undefined;
   let keepAlive: ReturnType<typeof setInterval> | undefined;
   const stop = () => {
-    unsubscribe();
+    sub?.unsubscribe();
     clearInterval(keepAlive);
   };
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(": connected\n\n"));
-      unsubscribe = opts.hub.subscribe(opts.channel, {
+      const queued = () => Math.max(0, window - (controller.desiredSize ?? window));
+      sub = opts.hub.subscribe(opts.channel, {
         matches: opts.matches,
-        deliver: (e) => {
-          if ((controller.desiredSize ?? 0) <= 0) return false;
-          controller.enqueue(encoder.encode(`event: message\ndata: ${e.json}\n\n`));
-          return true;
+        buffered: queued,
+        send: (e) => {
+          try {
+            controller.enqueue(encoder.encode(`event: message\ndata: ${e.json}\n\n`));
+          } catch { /* cancelled meanwhile */ }
         },
         close: (reason) => {
           try {
@@ -147,8 +158,10 @@ export function liveSse(opts: LiveOptions): Response {
           } catch { /* already closed */ }
           stop();
         },
-      });
+      }, { maxBytes: opts.bufferBytes, windowBytes: window });
       keepAlive = setInterval(() => {
+        // Only an idle stream needs one; a stalled one would just queue it.
+        if (queued() > 0) return;
         try {
           controller.enqueue(encoder.encode(": keep-alive\n\n"));
         } catch {
@@ -156,8 +169,9 @@ export function liveSse(opts: LiveOptions): Response {
         }
       }, 15_000);
     },
+    pull: () => sub?.flush(),
     cancel: stop,
-  }, new ByteLengthQueuingStrategy({ highWaterMark: opts.bufferBytes }));
+  }, new ByteLengthQueuingStrategy({ highWaterMark: window }));
   return new Response(stream, {
     headers: {
       "content-type": "text/event-stream",
