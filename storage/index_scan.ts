@@ -49,6 +49,10 @@ export async function* scanIndex(
   limit?: number,
 ): AsyncGenerator<Scanned> {
   if (r.startTime !== undefined && r.endTime !== undefined && r.startTime > r.endTime) return;
+  // A cursor past the window in the direction of travel leaves nothing to read.
+  const c0 = r.cursor;
+  if (c0 && r.forward && r.endTime !== undefined && c0.time > r.endTime) return;
+  if (c0 && !r.forward && r.startTime !== undefined && c0.time < r.startTime) return;
   const n = base.length;
   // Lower bound (inclusive) and upper bound (exclusive) as keys.
   let lower: Deno.KvKey | undefined = r.startTime !== undefined

@@ -382,10 +382,12 @@ export class WakuRepo {
   }
 
   #bases(q: IndexQuery): Deno.KvKey[] {
+    // A topic named twice is one index range, not two (each message once).
+    const topics = [...new Set(q.contentTopics)];
     if (q.order === "received") {
-      return q.contentTopics.length ? q.contentTopics.map((ct) => [P, "rc", ct]) : [[P, "r"]];
+      return topics.length ? topics.map((ct) => [P, "rc", ct]) : [[P, "r"]];
     }
-    if (q.contentTopics.length) return q.contentTopics.map((ct) => [P, "tc", ct]);
+    if (topics.length) return topics.map((ct) => [P, "tc", ct]);
     return q.pubsubTopic !== undefined ? [[P, "tp", q.pubsubTopic]] : [[P, "t"]];
   }
 

@@ -453,3 +453,41 @@ Deno.test("WakuRepo reads leave out a message retention deleted between the inde
     }
   });
 });
+
+Deno.test("WakuRepo: a cursor past the time window is an empty page; a topic named twice counts once", async () => {
+  await withRepo(async (repo) => {
+    const recs = Array.from(
+      { length: 10 },
+      (_, i) => rec(i, { ts: T0 + BigInt(i), recv: T0 + BigInt(i), ct: "/a" }),
+    );
+    await ins(repo, recs);
+    const at = (i: number) => ({ time: T0 + BigInt(i), hash: recs[i].hash });
+    for (const order of ["timestamp", "received"] as const) {
+      const fwd = await repo.page({
+        order,
+        contentTopics: [],
+        forward: true,
+        pageSize: 5,
+        cursor: at(8),
+        endTime: T0 + 3n,
+      });
+      assert.deepEqual(fwd.records, [], `${order}: forward, cursor after endTime`);
+      const back = await repo.page({
+        order,
+        contentTopics: [],
+        forward: false,
+        pageSize: 5,
+        cursor: at(1),
+        startTime: T0 + 5n,
+      });
+      assert.deepEqual(back.records, [], `${order}: backward, cursor before startTime`);
+      const twice = await pageOf(repo, {
+        order,
+        contentTopics: ["/a", "/a"],
+        forward: true,
+        pageSize: 100,
+      });
+      assert.equal(twice.messages.length, 10, `${order}: each message once`);
+    }
+  });
+});
