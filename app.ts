@@ -11,7 +11,6 @@ import type { Config } from "./config.ts";
 import { HttpError, toHttpError } from "./error.ts";
 import type { Logger } from "./lib/log.ts";
 import type { Metrics } from "./lib/metrics.ts";
-import { requireApiKey } from "./middleware/auth.ts";
 import { observe } from "./middleware/observe.ts";
 import { Routes } from "./routes/define.ts";
 import { systemRoutes } from "./routes/system.ts";
@@ -54,12 +53,12 @@ export function createApp(deps: AppDeps, bridges: readonly BridgeParts[]): OpenA
       exposeHeaders: ["X-Request-Id"],
     }));
   }
-  app.use(requireApiKey(config.apiKey));
 
-  // Each route sets its own body limit and timeout, or gets these.
+  // Each route sets its own body limit and timeout, or gets these; writes need the API key.
   const routes = new Routes(app, {
     bodyLimit: config.bodyLimit,
     timeoutMs: config.requestTimeoutMs,
+    apiKey: config.apiKey,
   });
   systemRoutes(routes, deps);
   for (const b of bridges) b.routes(routes);

@@ -1,13 +1,12 @@
 /**
- * API-key guard: with a key configured, every mutating request needs
- * `Authorization: Bearer <key>`. Reads stay open. The comparison is
+ * API-key guard: with a key configured, every route that writes needs
+ * `Authorization: Bearer <key>` (routes/define.ts applies it); reads stay open. The comparison is
  * constant-time over SHA-256 digests, so neither content nor length leaks.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { HttpError } from "../error.ts";
 
-const MUTATING = new Set(["POST", "PUT", "DELETE", "PATCH"]);
 const encoder = new TextEncoder();
 
 /** Checks a presented token against the configured key in constant time. */
@@ -41,10 +40,10 @@ export function unauthorized(): HttpError {
   });
 }
 
-/** Rejects mutating requests that lack the API key. */
+/** Rejects requests that lack the API key (on the routes that write). */
 export function requireApiKey(apiKey: string | undefined): MiddlewareHandler {
   return async (c, next) => {
-    if (MUTATING.has(c.req.method) && !isAuthorized(c, apiKey)) throw unauthorized();
+    if (!isAuthorized(c, apiKey)) throw unauthorized();
     await next();
   };
 }

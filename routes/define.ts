@@ -15,6 +15,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { type FieldProblem, HttpError } from "../error.ts";
 import { parseJsonExact } from "../lib/json_exact.ts";
+import { requireApiKey } from "../middleware/auth.ts";
 import { limitBody } from "../middleware/body_limit.ts";
 import { requestTimeout } from "../middleware/timeout.ts";
 
@@ -53,6 +54,12 @@ export interface RouteDef<
   bodyLimit?: number;
   /** Longest the handling may take; the gateway's default when absent. */
   timeoutMs?: number;
+  /**
+   * "write" needs the API key (when one is set); "read" does not. The
+   * default is "read" for GET and "write" for every other method; a POST
+   * that only reads (a query in a body) says "read".
+   */
+  access?: "read" | "write";
   responses: RouteConfig["responses"];
 }
 
@@ -66,10 +73,11 @@ export interface Input<P, Q, B> {
   contentType: string | undefined;
 }
 
-/** The limits a route without its own gets. */
+/** The limits a route without its own gets, and the API key writes need. */
 export interface RouteDefaults {
   bodyLimit: number;
   timeoutMs: number;
+  apiKey?: string;
 }
 
 const problemResponse = {
@@ -126,11 +134,13 @@ export class Routes {
         { params, query, body, contentType } as Input<z.infer<P>, z.infer<Q>, z.infer<B>>,
       );
     };
-    const limits = [
+    const access = def.access ?? (def.method === "get" ? "read" : "write");
+    const guards = [
+      ...(access === "write" ? [requireApiKey(this.defaults.apiKey)] : []),
       requestTimeout(def.timeoutMs ?? this.defaults.timeoutMs),
       limitBody(def.bodyLimit ?? this.defaults.bodyLimit),
     ];
-    this.app.on([def.method.toUpperCase()], [honoPath], ...limits, run);
+    this.app.on([def.method.toUpperCase()], [honoPath], ...guards, run);
   }
 
   /**

@@ -80,6 +80,7 @@ export function wakuStoreRoutes(routes: Routes, deps: { waku: WakuService }): vo
       "The cursor is resumed by its digest (the float receivedTime cannot locate a message); an " +
       "unknown digest is a 400.",
     body: { raw: [PROTOBUF] },
+    access: "read",
     responses: {
       200: {
         description: "HistoryRPC with a response",

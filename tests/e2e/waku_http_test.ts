@@ -330,6 +330,13 @@ Deno.test("e2e: with an API key, writes need the bearer token and reads stay ope
     assert.equal((await fetch(`${gw.url}/store/v3/messages`)).status, 200);
     const bulk = await postJson(`${gw.url}/relay/v1/bulk?pubsubTopic=x`, [msg]);
     assert.equal(bulk.status, 401);
+    // The beta2 store query is a POST that only reads: no key needed.
+    const query = await postHistory(gw.url, {
+      requestId: "r",
+      query: { topics: [], pagingInfo: { pageSize: 5, direction: "forward" } },
+    });
+    assert.equal(query.status, 200);
+    await query.body?.cancel();
   });
   await withGateway({}, async (gw) => {
     const r = await postJson(`${gw.url}/relay/v1/messages/${topicPath(PS)}`, {
