@@ -36,6 +36,11 @@ export const WAKU_SETTINGS = settingGroup("WAKU", {
       "empty = keep all",
   ),
   retentionInterval: setting(int(1, 86_400).default(60), "seconds between retention passes"),
+  maxClockSkew: setting(
+    int(0, 31_536_000).default(600),
+    "seconds a message's timestamp may be ahead of the gateway's clock; later ones are refused " +
+      "(400), so none escapes time retention",
+  ),
 });
 
 /** The Waku bridge's settings, read. */
@@ -47,6 +52,7 @@ export const waku = defineBridge({
   create(ctx, config) {
     const service = new WakuService(new WakuRepo(ctx.store), ctx.hub, {
       maxMessageBytes: config.maxMessageBytes,
+      maxClockSkewSeconds: config.maxClockSkew,
       retention: config.retention,
       retentionIntervalMs: config.retentionInterval * 1000,
       log: ctx.log,

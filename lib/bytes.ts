@@ -32,6 +32,10 @@ export function toBase64(bytes: Uint8Array): string {
  * SyntaxError naming the problem.
  */
 export function fromBase64(text: string): Uint8Array {
+  // Uint8Array.fromBase64 skips ASCII whitespace; a payload with whitespace is a client's bug.
+  if (/[\t\n\f\r ]/.test(text)) {
+    throw new SyntaxError(`Invalid base64 string "${preview(text)}": it contains whitespace`);
+  }
   try {
     return Uint8Array.fromBase64(text, { lastChunkHandling: "loose" });
   } catch {

@@ -111,7 +111,7 @@ export class Routes {
     this.#methods.set(honoPath, methods);
     const int64Keys = def.body?.json ? exactInt64Keys(def.body.json) : [];
     const run: MiddlewareHandler = async (c) => {
-      const params = parse(def.params, c.req.param(), "path");
+      const params = parse(def.params, pathParams(c.req.param()), "path");
       const query = parse(def.query, queryObject(c.req.url, def.query), "query");
       let body: z.infer<B> | undefined;
       let contentType: string | undefined;
@@ -185,6 +185,26 @@ export class Routes {
   }
 }
 
+/**
+ * The path parameters, checked: Hono decodes them, and where decoding fails
+ * it leaves the raw text, so a `%XX` escape still in a value means the
+ * client sent bytes that are not percent-encoded UTF-8 (`%FF%FE`).
+ */
+function pathParams(params: Record<string, string>): Record<string, string> {
+  for (const [name, value] of Object.entries(params)) {
+    if (!/%[0-9A-Fa-f]{2}/.test(value)) continue;
+    try {
+      decodeURIComponent(value);
+    } catch {
+      throw fieldProblems([{
+        field: `path.${name}`,
+        message: "is not valid percent-encoded UTF-8",
+      }]);
+    }
+  }
+  return params;
+}
+
 /** The request's media type, lower-case without parameters ("" when absent). */
 export function mediaType(c: Context): string {
   return (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
@@ -251,12 +271,40 @@ function queryObject(url: string, schema: z.ZodType | undefined): Record<string,
       .shape ?? {})
     : {};
   const repeated: FieldProblem[] = [];
-  for (const [k, v] of new URL(url).searchParams) {
+  for (const [k, v] of searchParams(url)) {
     if (!(k in out)) out[k] = v;
     else if (shape[k] && marked(shape[k], LISTS)) out[k] += "," + v;
     else repeated.push({ field: `query.${k}`, message: "is given more than once" });
   }
   if (repeated.length) throw fieldProblems(repeated);
+  return out;
+}
+
+/**
+ * The query's name/value pairs, as URLSearchParams reads them but refusing
+ * escapes that are not UTF-8 (URLSearchParams would turn them into U+FFFD
+ * and answer for a topic nobody sent).
+ */
+function searchParams(url: string): [string, string][] {
+  const q = url.indexOf("?");
+  if (q === -1) return [];
+  const out: [string, string][] = [];
+  for (const part of url.slice(q + 1).split("#")[0].split("&")) {
+    if (!part) continue;
+    const eq = part.indexOf("=");
+    const [rawK, rawV] = eq === -1 ? [part, ""] : [part.slice(0, eq), part.slice(eq + 1)];
+    const decode = (raw: string) => {
+      try {
+        return decodeURIComponent(raw.replaceAll("+", " "));
+      } catch {
+        throw fieldProblems([{
+          field: `query.${rawK.slice(0, 64)}`,
+          message: "is not valid percent-encoded UTF-8",
+        }]);
+      }
+    };
+    out.push([decode(rawK), decode(rawV)]);
+  }
   return out;
 }
 

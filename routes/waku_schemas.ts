@@ -40,9 +40,9 @@ const topicBytes = (max: number) => (s: string) => utf8Length(s) <= max;
 
 /** A topic, as a path segment or field. */
 export const Topic = z.string().min(1, "must not be empty").refine(
-  topicBytes(MAX_TOPIC_BYTES),
-  `must be at most ${MAX_TOPIC_BYTES} bytes`,
-);
+  (s) => s.isWellFormed(),
+  "must be valid Unicode (it has a lone surrogate)",
+).refine(topicBytes(MAX_TOPIC_BYTES), `must be at most ${MAX_TOPIC_BYTES} bytes`);
 
 /** nwaku's relay message JSON. */
 export const RelayMessage = z.object({

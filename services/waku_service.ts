@@ -35,6 +35,8 @@ export const WAKU_CHANNEL = "waku";
 
 export interface WakuServiceOptions {
   maxMessageBytes: number;
+  /** How far (s) a message's timestamp may be ahead of this gateway's clock. */
+  maxClockSkewSeconds: number;
   retention: RetentionPolicy;
   retentionIntervalMs: number;
   /** Where background failures are reported. */
@@ -115,6 +117,16 @@ export class WakuService implements Service {
   validate(p: Publication, where = ""): Publication {
     const at = (f: string) => where ? `${where}.${f}` : f;
     if (p.pubsubTopic.length === 0) throw fieldError(at("pubsubTopic"), "must not be empty");
+    for (
+      const [field, topic] of [["pubsubTopic", p.pubsubTopic], [
+        "contentTopic",
+        p.message.contentTopic,
+      ]]
+    ) {
+      if (!topic.isWellFormed()) {
+        throw fieldError(at(field), "must be valid Unicode (it has a lone surrogate)");
+      }
+    }
     if (utf8Length(p.pubsubTopic) > MAX_TOPIC_BYTES) {
       throw fieldError(at("pubsubTopic"), `is longer than ${MAX_TOPIC_BYTES} bytes`);
     }
@@ -138,7 +150,15 @@ export class WakuService implements Service {
         `is ${m.rateLimitProof!.length} bytes; at most ${MAX_PROOF_BYTES} are stored`,
       );
     }
-    const message = m.timestamp === 0n ? { ...m, timestamp: this.#now() } : m;
+    const now = this.#now();
+    // A message from the future would outlive time retention by as much: refuse it.
+    if (m.timestamp > now + BigInt(this.opts.maxClockSkewSeconds) * 1_000_000_000n) {
+      throw fieldError(
+        at("timestamp"),
+        `is more than ${this.opts.maxClockSkewSeconds} s ahead of this gateway's clock`,
+      );
+    }
+    const message = m.timestamp === 0n ? { ...m, timestamp: now } : m;
     const size = encodedSize(message);
     if (size > this.opts.maxMessageBytes) {
       throw new TooLargeError(at("message"), size, this.opts.maxMessageBytes);

@@ -41,6 +41,7 @@ async function openService(path: string) {
   const repo = new WakuRepo(store);
   const svc = new WakuService(repo, new LiveHub(new LocalNotifier(), metrics), {
     maxMessageBytes: 150 * 1024,
+    maxClockSkewSeconds: 600,
     retention: parseRetention(""),
     retentionIntervalMs: 60_000,
     log: createLogger("warn"),

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { MAX_PROOF_BYTES } from "../../protocols/waku/message.ts";
 import { decodeHistoryRPC, encodeHistoryRPC } from "../../protocols/waku/store_rpc.ts";
 import { b64, postJson, topicPath, withGateway } from "../helpers.ts";
-import { nextFrame, openWs, postHistory, publishProtobuf } from "./waku_client.ts";
+import { nextFrame, openWs, postHistory, publishProtobuf, readAll } from "./waku_client.ts";
 
 const PS = "/waku/2/rs/0/0";
 const CT = "/app/1/chat/proto";
@@ -549,5 +549,45 @@ Deno.test("e2e: a bulk request carries at most 100,000 messages", async () => {
     const body = await problem(res, 400);
     assert.match(body.detail as string, /100000 messages/);
     assert.deepEqual((await (await fetch(`${gw.url}/store/v3/messages`)).json()).messages, []);
+  });
+});
+
+Deno.test("e2e: bytes that are no UTF-8, lone surrogates, base64 with whitespace and far-future timestamps are 400", async () => {
+  await withGateway({}, async (gw) => {
+    const publish = (topicInPath: string, body: string) =>
+      fetch(`${gw.url}/relay/v1/messages/${topicInPath}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+    const badPath = await problem(
+      await publish("%FF%FE", '{"payload":"AA==","contentTopic":"/x"}'),
+      400,
+    );
+    assert.match(badPath.detail as string, /path\.pubsubTopic: is not valid percent-encoded UTF-8/);
+    const surrogate = await problem(
+      await publish(topicPath(PS), '{"payload":"AA==","contentTopic":"/x\\ud800"}'),
+      400,
+    );
+    assert.match(surrogate.detail as string, /contentTopic: must be valid Unicode/);
+    const spaced = await problem(
+      await publish(topicPath(PS), '{"payload":"AA ==","contentTopic":"/x"}'),
+      400,
+    );
+    assert.match(spaced.detail as string, /payload is not valid base64/);
+    const future = BigInt(Date.now() + 3_600_000) * 1_000_000n;
+    const late = await problem(
+      await publish(topicPath(PS), `{"payload":"AA==","contentTopic":"/x","timestamp":${future}}`),
+      400,
+    );
+    assert.match(late.detail as string, /timestamp is more than 600 s ahead/);
+    const query = await fetch(`${gw.url}/store/v3/messages?pubsubTopic=%2Fa%ED%A0%80`);
+    assert.equal(query.status, 400, "a query topic that decodes to no valid UTF-8");
+    await query.body?.cancel();
+    // A protobuf direction outside FORWARD/BACKWARD.
+    const rpc = new Uint8Array([0x0a, 0x01, 0x31, 0x12, 0x04, 0x1a, 0x02, 0x18, 0x07]);
+    const dir = await problem(await postHistory(gw.url, rpc), 400);
+    assert.match(dir.detail as string, /direction/);
+    assert.deepEqual(await readAll(gw.url, PS), [], "nothing was stored");
   });
 });

@@ -96,6 +96,7 @@ Deno.test("property: any mix of sizes, counts and concurrency is stored whole or
     const store = recordingStore(base, limits, seen);
     const svc = new WakuService(new WakuRepo(store), new LiveHub(new LocalNotifier(), metrics), {
       maxMessageBytes: MAX_MESSAGE,
+      maxClockSkewSeconds: 600,
       retention: parseRetention(""),
       retentionIntervalMs: 60_000,
       log: createLogger("silent"),
