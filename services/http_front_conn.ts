@@ -3,12 +3,20 @@
  * limits, passes complete requests to the server behind it and the answers
  * back, byte for byte, and tracks both directions' framing so it always
  * knows whether the connection is idle (the idle timeout runs), receiving a
- * head (the header timeout runs) or in the middle of an exchange (no timeout:
- * uploads, long responses, SSE, tunnels after a 101).
+ * head (the header timeout runs) or in the middle of an exchange (no timeout
+ * on its length: uploads, long responses, SSE, tunnels after a 101; only
+ * the write stall timeout, below).
  *
  * Requests may be pipelined: each complete one goes on at once, its answer
  * is matched in order. After a request that may switch protocols (Upgrade,
  * CONNECT) nothing more is read until its answer says whether it did.
+ *
+ * What it holds is bounded, whatever the peers do: one read from each side
+ * (at most 64 KiB), a request head (the head limits) and a response head
+ * (64 KiB). Each side is read again only once what the last read gave is
+ * written to the other (backpressure), and bytes for a client that takes
+ * none for `writeStallTimeoutMs` close it and its server connection.
+ * Everything one client read gives for the server goes in one write.
  */
 import { ChunkedFramer } from "../protocols/http1/chunked.ts";
 import { type Problem, problemResponse } from "../protocols/http1/problem.ts";
@@ -23,6 +31,7 @@ export interface ConnContext {
   headLimits: HeadLimits;
   headerTimeoutMs: number;
   idleTimeoutMs: number;
+  writeStallTimeoutMs: number;
   /** Lower-case name of the field the front sets to the client's address. */
   clientAddrHeader: string;
   pool: UpstreamPool;
@@ -30,7 +39,7 @@ export interface ConnContext {
   acquire(owner: UpstreamOwner): Promise<Upstream | Problem>;
   /** A refusal the front answered (status) or a timeout that closed a connection. */
   refused(status: number): void;
-  timedOut(phase: "header" | "idle"): void;
+  timedOut(phase: "header" | "idle" | "write"): void;
   /** True once the front is closing: connections close as soon as they are idle. */
   draining(): boolean;
   closed(conn: FrontConnection): void;
@@ -53,8 +62,12 @@ type ResponseState = "head" | "length" | "chunked" | "close" | "tunnel";
 const MAX_RESPONSE_HEAD = 64 * 1024;
 /** Client reads: small while idle, larger once a read fills the small buffer. */
 const SMALL_READ = 4 * 1024, LARGE_READ = 64 * 1024;
-/** How long, and for how many bytes, a refused client is read after its answer (see #linger). */
-const LINGER_MS = 2_000, LINGER_BYTES = 256 * 1024;
+/**
+ * How long, and for how many bytes, a client is read after its last answer
+ * before the connection closes (see #linger): enough for the rest of a body
+ * the server answered without reading, so the client gets to read the answer.
+ */
+const LINGER_MS = 2_000, LINGER_BYTES = 64 * 1024 * 1024;
 const CRLF = new Uint8Array([13, 10]);
 
 /** A client connection; `run()` serves it until it closes. */
@@ -62,6 +75,8 @@ export class FrontConnection implements UpstreamOwner {
   /** When the running timer fires (performance.now() ms), and which one it is. */
   deadline: number;
   timer: "header" | "idle" | "linger" | undefined = "header";
+  /** While bytes wait to be written to the client: when the write stall timeout fires. */
+  writeDeadline = Infinity;
 
   #reader: RequestHeadReader;
   #req: RequestState = "head";
@@ -71,6 +86,8 @@ export class FrontConnection implements UpstreamOwner {
   #current: Exchange | undefined;
   #pending: Exchange[] = [];
   #wait: PromiseWithResolvers<void> | undefined;
+  /** Bytes for the server from the client read being handled, written as one. */
+  #upOut: Uint8Array[] = [];
 
   #res: ResponseState = "head";
   #resRemaining = 0;
@@ -124,8 +141,13 @@ export class FrontConnection implements UpstreamOwner {
     this.close();
   }
 
-  /** Called by the front's sweep when `deadline` has passed. */
-  expire(): void {
+  /** Called by the front's sweep when `deadline` or `writeDeadline` has passed. */
+  expire(now: number = performance.now()): void {
+    if (this.writeDeadline <= now) {
+      this.writeDeadline = Infinity;
+      if (!this.#closed) this.ctx.timedOut("write");
+      return this.close();
+    }
     const timer = this.timer;
     this.timer = undefined;
     if (timer === "linger" || this.#closed) return this.close();
@@ -149,6 +171,8 @@ export class FrontConnection implements UpstreamOwner {
     try {
       this.conn.close();
     } catch { /* already closed */ }
+    this.writeDeadline = Infinity;
+    this.#upOut.length = 0;
     this.#dropUpstream(this.#pending.length > 0 || this.#req !== "head");
     this.#wait?.resolve();
     this.ctx.closed(this);
@@ -163,56 +187,71 @@ export class FrontConnection implements UpstreamOwner {
         case "head": {
           if (this.timer !== "header") this.#setTimer("header", this.ctx.headerTimeoutMs);
           const r = this.#reader.push(pos === 0 ? bytes : bytes.subarray(pos));
-          if (r.kind === "more") return;
-          if (r.kind === "error") return this.#refuse(r.error);
+          if (r.kind === "more") return await this.#flushUp();
+          if (r.kind === "error") {
+            await this.#flushUp();
+            return this.#refuse(r.error);
+          }
           this.#setTimer(undefined, 0);
-          await this.#startRequest(r.head, r.raw);
+          if (!this.#upstream) {
+            await this.#flushUp();
+            if (!(await this.#lease())) return;
+          }
+          this.#startRequest(r.head, r.raw);
           bytes = r.rest;
           pos = 0;
           break;
         }
         case "length": {
           const take = Math.min(this.#reqRemaining, bytes.length - pos);
-          // The write starts before the state moves on: the answer may come before it resolves.
-          const written = this.#toUpstream(bytes.subarray(pos, pos + take));
+          this.#queueUp(bytes.subarray(pos, pos + take));
           pos += take;
           if ((this.#reqRemaining -= take) === 0) this.#requestDone();
-          await written;
           break;
         }
         case "chunked": {
           const framer = this.#reqChunked!;
           const take = framer.push(bytes, pos);
-          const written = take > 0 ? this.#toUpstream(bytes.subarray(pos, pos + take)) : undefined;
+          if (take > 0) this.#queueUp(bytes.subarray(pos, pos + take));
           pos += take;
           if (framer.done) this.#requestDone();
-          await written;
-          if (framer.error) return this.#badBody(framer.error);
+          if (framer.error) {
+            await this.#flushUp();
+            return this.#badBody(framer.error);
+          }
           break;
         }
         case "wait":
           // Whether what follows is HTTP or a tunnel's bytes depends on the answer.
+          await this.#flushUp();
           await this.#wait!.promise;
           break;
         case "tunnel":
-          await this.#toUpstream(pos === 0 ? bytes : bytes.subarray(pos));
-          return;
+          this.#queueUp(pos === 0 ? bytes : bytes.subarray(pos));
+          return await this.#flushUp();
         case "done":
-          return;
+          return await this.#flushUp();
       }
     }
+    await this.#flushUp();
   }
 
-  async #startRequest(head: RequestHead, raw: Uint8Array): Promise<void> {
-    if (!this.#upstream) {
-      const up = await this.ctx.acquire(this);
-      if (this.#closed) {
-        if (!("status" in up)) this.ctx.pool.release(up);
-        return;
-      }
-      if ("status" in up) return this.#refuse(up);
-      this.#upstream = up;
+  /** Leases a server connection; false if refused (answered) or closed meanwhile. */
+  async #lease(): Promise<boolean> {
+    const up = await this.ctx.acquire(this);
+    if (this.#closed) {
+      if (!("status" in up)) this.ctx.pool.release(up);
+      return false;
     }
+    if ("status" in up) {
+      this.#refuse(up);
+      return false;
+    }
+    this.#upstream = up;
+    return true;
+  }
+
+  #startRequest(head: RequestHead, raw: Uint8Array): void {
     const ex: Exchange = {
       method: head.method,
       upgrade: head.upgrade,
@@ -222,8 +261,8 @@ export class FrontConnection implements UpstreamOwner {
     };
     this.#current = ex;
     this.#pending.push(ex);
-    // State first, then the write: the answer may arrive before the write resolves.
-    const written = this.#toUpstream(this.#forwardedHead(raw, head.stripped));
+    // The state moves on before the head is written: the answer may arrive before the write ends.
+    this.#queueUp(this.#forwardedHead(raw, head.stripped));
     if (head.body.kind === "length") {
       this.#req = "length";
       this.#reqRemaining = head.body.length;
@@ -233,7 +272,6 @@ export class FrontConnection implements UpstreamOwner {
     } else {
       this.#requestDone();
     }
-    await written;
   }
 
   /** The head as the server gets it: the client's own address field cut, the front's added. */
@@ -267,7 +305,17 @@ export class FrontConnection implements UpstreamOwner {
     }
   }
 
-  async #toUpstream(bytes: Uint8Array): Promise<void> {
+  /** Bytes for the server; they may be views of the read buffer, so flush before reading on. */
+  #queueUp(bytes: Uint8Array): void {
+    if (this.#upstream) this.#upOut.push(bytes);
+  }
+
+  /** Writes what is queued for the server, as one write. */
+  async #flushUp(): Promise<void> {
+    const out = this.#upOut;
+    if (out.length === 0) return;
+    const bytes = out.length === 1 ? out[0] : concat(out);
+    out.length = 0;
     const up = this.#upstream;
     if (!up) return;
     try {
@@ -350,15 +398,15 @@ export class FrontConnection implements UpstreamOwner {
             this.#closeAfterWrite = true;
             break;
           }
+          ex.responded = true;
+          const framing = responseFraming(head, ex.method);
+          if (!head.keepAlive && framing.kind !== "interim") ex.keepAlive = false;
           if (before > 0) {
             if (pos > flushed) out.push(bytes.subarray(flushed, pos));
             out.push(this.#resHead.slice(0, before));
             flushed = pos;
           }
           pos += head.length - before;
-          ex.responded = true;
-          const framing = responseFraming(head, ex.method);
-          if (!head.keepAlive && framing.kind !== "interim") ex.keepAlive = false;
           switch (framing.kind) {
             case "interim":
               break;
@@ -422,7 +470,7 @@ export class FrontConnection implements UpstreamOwner {
     if (pos > flushed) out.push(bytes.subarray(flushed, pos));
     if (out.length > 0) await this.#toClient(out.length === 1 ? out[0] : concat(out));
     if (this.#closed) return;
-    if (this.#closeAfterWrite) return this.close();
+    if (this.#closeAfterWrite) return this.#linger();
     if (this.#pending.length === 0) this.#afterLastResponse();
   }
 
@@ -489,12 +537,20 @@ export class FrontConnection implements UpstreamOwner {
     }
   }
 
+  /** Writes all of `bytes` to the client; one that takes none of them for a while is closed. */
   async #toClient(bytes: Uint8Array): Promise<void> {
+    const stall = this.ctx.writeStallTimeoutMs;
+    this.writeDeadline = performance.now() + stall;
     try {
-      for (let off = 0; off < bytes.length;) off += await this.conn.write(bytes.subarray(off));
+      let off = await this.conn.write(bytes);
+      while (off < bytes.length) {
+        this.writeDeadline = performance.now() + stall;
+        off += await this.conn.write(bytes.subarray(off));
+      }
     } catch {
       this.close();
     }
+    this.writeDeadline = Infinity;
   }
 
   // ---- closing ----
@@ -512,14 +568,21 @@ export class FrontConnection implements UpstreamOwner {
     this.deadline = timer ? performance.now() + ms : Infinity;
   }
 
-  /**
-   * Writes a problem and closes, gently: stop sending, then read what the
-   * client still sends for a moment, since closing a socket with unread
-   * bytes resets it and the client could lose the answer.
-   */
+  /** Answers a problem itself and closes (see #linger). */
   #respondAndClose(problem: Problem): void {
     if (this.#closed) return;
     this.ctx.refused(problem.status);
+    this.#linger(problemResponse(problem));
+  }
+
+  /**
+   * Closes gently, after writing `last` if given: stop sending, then read
+   * what the client still sends for a moment (a body the server did not
+   * read, say), since closing a socket with unread bytes resets it and the
+   * client could lose the answer.
+   */
+  #linger(last?: Uint8Array): void {
+    if (this.#closed) return;
     this.#dropUpstream(true);
     this.#req = "done";
     this.#closed = true;
@@ -527,7 +590,7 @@ export class FrontConnection implements UpstreamOwner {
     this.#setTimer("linger", LINGER_MS);
     this.#wait?.resolve();
     (async () => {
-      await this.#toClient(problemResponse(problem));
+      if (last) await this.#toClient(last);
       await this.conn.closeWrite();
     })().catch(() => this.close());
   }

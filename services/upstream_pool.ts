@@ -19,7 +19,8 @@ export interface UpstreamOwner {
 }
 
 /** Read buffers: small for short answers, large once a read fills the small one. */
-const SMALL_READ = 16 * 1024, LARGE_READ = 64 * 1024;
+const SMALL_READ = 16 * 1024,
+  LARGE_READ = 64 * 1024;
 
 /** One connection to the server. */
 export class Upstream {

@@ -1,8 +1,9 @@
 /**
- * Out of file descriptors: a front in its own process under `ulimit -n 256`
- * (with the gateway's permissions, so it cannot read its limit and must learn
- * it from EMFILE) takes a flood of connections, stays up, answers 503 where
- * it can, and serves again once the flood is gone.
+ * Out of file descriptors: a front (in a worker, and on the main thread) in
+ * its own process under `ulimit -n 256` (with the gateway's permissions, so
+ * it cannot read its limit and must learn it from EMFILE) takes a flood of
+ * connections, stays up, answers 503 where it can, and serves again once the
+ * flood is gone.
  */
 import assert from "node:assert/strict";
 
@@ -10,6 +11,7 @@ const FIXTURE = new URL("./fixtures/front_server.ts", import.meta.url).pathname;
 
 async function spawnFront(
   fdLimit: number,
+  thread: string,
 ): Promise<{ url: string; child: Deno.ChildProcess; stderr: () => string }> {
   const script = `ulimit -Sn ${fdLimit} && ulimit -Hn ${fdLimit} && exec "$@"`;
   const child = new Deno.Command("sh", {
@@ -25,7 +27,7 @@ async function spawnFront(
       "--allow-write",
       FIXTURE,
     ],
-    env: { FRONT_LIMITS: JSON.stringify({ headerTimeoutMs: 60_000 }) },
+    env: { FRONT_LIMITS: JSON.stringify({ headerTimeoutMs: 60_000 }), FRONT_THREAD: thread },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -54,8 +56,13 @@ async function get(url: string): Promise<number | string> {
   }
 }
 
-Deno.test("front: EMFILE on accept and on the upstream never ends the process", async () => {
-  const { url, child, stderr } = await spawnFront(256);
+for (const thread of ["worker", "main"]) {
+  Deno.test(`front [${thread}]: EMFILE on accept and on the upstream never ends the process`, () =>
+    emfile(thread));
+}
+
+async function emfile(thread: string): Promise<void> {
+  const { url, child, stderr } = await spawnFront(256, thread);
   const port = Number(new URL(url).port);
   const flood: Deno.TcpConn[] = [];
   try {
@@ -102,4 +109,4 @@ Deno.test("front: EMFILE on accept and on the upstream never ends the process", 
   assert.doesNotMatch(stderr(), /panicked/);
   child.kill("SIGKILL");
   await child.status;
-});
+}
