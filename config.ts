@@ -64,9 +64,10 @@ export const CORE_SETTINGS = settingGroup("", {
       "published",
   ),
   front: setting(
-    z.enum(["on", "off"]).default("on"),
-    "`on`: the gateway accepts connections itself and enforces the header and idle timeouts and " +
-      "the connection cap below; `off`: `Deno.serve` alone (always so on Deno Deploy)",
+    z.enum(["worker", "main", "off"]).default("worker"),
+    "`worker`: the gateway accepts connections itself, on a thread of its own, and enforces the " +
+      "timeouts and the connection cap below; `main`: the same on the app's thread (a one-core " +
+      "host); `off`: `Deno.serve` alone (always so on Deno Deploy)",
   ),
   headerTimeoutMs: setting(
     int(100, 600_000).default(10_000),
@@ -75,6 +76,11 @@ export const CORE_SETTINGS = settingGroup("", {
   idleTimeoutMs: setting(
     int(100, 3_600_000).default(30_000),
     "a keep-alive connection idle this long between requests is closed",
+  ),
+  writeStallTimeoutMs: setting(
+    int(100, 3_600_000).default(30_000),
+    "a client that takes nothing of what is sent to it for this long is closed, and its request " +
+      "with it",
   ),
   maxConnections: setting(
     int(1, 1_000_000).default(10_000),

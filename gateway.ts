@@ -77,14 +77,16 @@ async function serve(
   handler: Deno.ServeHandler,
   deps: { metrics: Metrics; log: Logger },
 ): Promise<{ port: number; close(): Promise<void> }> {
-  if (config.front === "on" && !config.deploy) {
+  if (config.front !== "off" && !config.deploy) {
     const front = await startFront({
       hostname: config.host,
       port: config.port,
       handler,
+      thread: config.front,
       limits: {
         headerTimeoutMs: config.headerTimeoutMs,
         idleTimeoutMs: config.idleTimeoutMs,
+        writeStallTimeoutMs: config.writeStallTimeoutMs,
         maxConnections: config.maxConnections,
       },
       ...deps,

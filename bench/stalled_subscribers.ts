@@ -35,6 +35,7 @@ const SIZE = Number(args.size ?? 2048);
 const PUBLISH_S = Number(args["publish-seconds"] ?? 30);
 const STALLED_S = Number(args["stalled-seconds"] ?? 15);
 const AFTER_S = Number(args["after-seconds"] ?? 15);
+// "on" is the front in its default (worker) mode.
 const FRONTS = args.front === "on" || args.front === "off" ? [args.front] : ["on", "off"];
 const TOPIC = "/waku/2/rs/0/0";
 const enc = new TextEncoder();
@@ -149,7 +150,7 @@ async function run(front: string): Promise<void> {
   const kvDir = await Deno.makeTempDir({ prefix: "syncgate-stalled-" });
   const env: Record<string, string> = {
     SYNCGATE_KV: `${kvDir}/bench.kv`,
-    SYNCGATE_FRONT: front,
+    SYNCGATE_FRONT: front === "on" ? "worker" : front,
     SYNCGATE_LOG: "error",
   };
   if (args["total-bytes"]) env.SYNCGATE_LIVE_BUFFER_TOTAL_BYTES = args["total-bytes"];

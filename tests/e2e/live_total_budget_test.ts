@@ -31,7 +31,7 @@ async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void
   }
 }
 
-for (const front of ["on", "off"]) {
+for (const front of ["worker", "off"]) {
   Deno.test(`e2e: past the total live buffer, the stalled subscribers are closed and the rest served (front ${front})`, async () => {
     await withGateway({ ...env, SYNCGATE_FRONT: front }, async (gw) => {
       const { hub, metrics } = gw.deps;
