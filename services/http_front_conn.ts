@@ -401,12 +401,25 @@ export class FrontConnection implements UpstreamOwner {
           ex.responded = true;
           const framing = responseFraming(head, ex.method);
           if (!head.keepAlive && framing.kind !== "interim") ex.keepAlive = false;
-          if (before > 0) {
+          const rest = head.length - before;
+          if (
+            !ex.bodyDone && ex.keepAlive && framing.kind !== "interim" && framing.kind !== "tunnel"
+          ) {
+            // An answer before the request body is all in (a 413, say): the connection ends
+            // after it, so the head says so, and the client sends its next request elsewhere.
+            ex.keepAlive = false;
+            const whole = before > 0
+              ? concat([this.#resHead.subarray(0, before), bytes.subarray(pos, pos + rest)])
+              : bytes.subarray(pos, pos + rest);
+            if (pos > flushed) out.push(bytes.subarray(flushed, pos));
+            out.push(withConnectionClose(whole));
+            flushed = pos + rest;
+          } else if (before > 0) {
             if (pos > flushed) out.push(bytes.subarray(flushed, pos));
             out.push(this.#resHead.slice(0, before));
             flushed = pos;
           }
-          pos += head.length - before;
+          pos += rest;
           switch (framing.kind) {
             case "interim":
               break;
@@ -594,4 +607,13 @@ export class FrontConnection implements UpstreamOwner {
       await this.conn.closeWrite();
     })().catch(() => this.close());
   }
+}
+
+const CONNECTION_CLOSE = new TextEncoder().encode("connection: close\r\n");
+
+/** A response head with `connection: close` added after its status line. */
+function withConnectionClose(head: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i + 1 < head.length && !(head[i] === 0x0d && head[i + 1] === 0x0a)) i++;
+  return concat([head.subarray(0, i + 2), CONNECTION_CLOSE, head.subarray(i + 2)]);
 }

@@ -136,7 +136,9 @@ Deno.test("ReconnectingSession gives up a connect after connectTimeoutMs and clo
   await until(() => session.status.phase === "backing-off");
   const { lastError, runs, connections, retryAt, since } = session.status;
   assert.equal(lastError?.message, 'UnavailableError: Connecting "to-peer" timed out after 30 ms');
-  assert.deepEqual([runs, connections], [1, 0]);
+  // Full jitter may pick a wait near 0, so more than one attempt may have timed out by now.
+  assert.ok(runs >= 1, `runs ${runs}`);
+  assert.equal(connections, 0);
   assert.ok(retryAt! >= since);
   arrivals[0]({ close: (reason) => late.push(reason) });
   await until(() => late.length === 1);
