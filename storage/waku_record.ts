@@ -97,7 +97,11 @@ export function recordHasPubsubTopic(value: Uint8Array, topic: Uint8Array): bool
   return true;
 }
 
-/** Decodes a record (the payload is empty for TAG_BLOB); throws SyntaxError on malformed bytes. */
+/**
+ * Decodes a record (the payload is empty for TAG_BLOB); throws SyntaxError
+ * on malformed bytes. Byte fields are views into `value` (copying them cost
+ * more than the rest of decoding): don't change `value` while they are in use.
+ */
 export function decodeRecord(value: Uint8Array): StoredMessage {
   if (isLegacy(value)) return decodeLegacy(value);
   if ((value[0] !== TAG_INLINE && value[0] !== TAG_BLOB) || value.length < FIXED + 12) {
@@ -110,7 +114,7 @@ export function decodeRecord(value: Uint8Array): StoredMessage {
     if (at + 2 > value.length) throw new SyntaxError("Malformed Waku record: truncated field");
     const n = v.getUint16(at, false);
     if (at + 2 + n > value.length) throw new SyntaxError("Malformed Waku record: truncated field");
-    fields.push(value.slice(at + 2, at + 2 + n));
+    fields.push(value.subarray(at + 2, at + 2 + n));
     at += 2 + n;
   }
   if (at + 4 > value.length) throw new SyntaxError("Malformed Waku record: no payload length");
@@ -121,7 +125,7 @@ export function decodeRecord(value: Uint8Array): StoredMessage {
   }
   const [topic, contentTopic, meta, proof] = fields;
   const message: WakuMessage = {
-    payload: inline ? value.slice(at + 4) : new Uint8Array(0),
+    payload: inline ? value.subarray(at + 4) : new Uint8Array(0),
     contentTopic: text(contentTopic),
     version: v.getUint32(49, false),
     timestamp: v.getBigInt64(41, false),
@@ -130,7 +134,7 @@ export function decodeRecord(value: Uint8Array): StoredMessage {
   if (proof.length) message.rateLimitProof = proof;
   if (value[53] & 1) message.ephemeral = true;
   return {
-    hash: value.slice(9, 41),
+    hash: value.subarray(9, 41),
     pubsubTopic: text(topic),
     receivedTime: v.getBigInt64(1, false),
     message,
@@ -138,6 +142,11 @@ export function decodeRecord(value: Uint8Array): StoredMessage {
 }
 
 function text(bytes: Uint8Array): string {
+  // Topics are short and nearly always ASCII: built here, as TextDecoder.decode is a call into
+  // the runtime that cost more than the rest of a record's decoding.
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) (ascii = false), i = bytes.length;
+  if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   try {
     return decoder.decode(bytes);
   } catch {
