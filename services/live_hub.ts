@@ -15,15 +15,11 @@ import {
   type SubscribeOptions,
   utf8Length,
 } from "./live_subscriber.ts";
+import type { LiveEvent, Sink } from "./live_event.ts";
+
+export type { LiveEvent, Sink };
 
 export type { SubscribeOptions };
-
-/** One event: a channel, the attributes filters look at, and its JSON frame. */
-export interface LiveEvent {
-  channel: string;
-  attrs: Record<string, string>;
-  json: string;
-}
 
 /** Carries events between instances. */
 export interface Notifier {
@@ -62,20 +58,6 @@ export class BroadcastNotifier extends LocalNotifier {
     this.#channel.close();
     super.close();
   }
-}
-
-/**
- * A subscriber's transport (a WebSocket, an SSE stream): says which events
- * it wants, takes them, and tells how much it still holds.
- */
-export interface Sink {
-  matches(event: LiveEvent): boolean;
-  /** Bytes handed to the transport that have not left yet, as far as it can tell. */
-  buffered(): number;
-  /** Hands the transport one event; never throws. */
-  send(event: LiveEvent): void;
-  /** Ends the subscription with a reason a person can read. */
-  close(reason: string): void;
 }
 
 /** A subscription, as its transport holds it. */

@@ -15,7 +15,7 @@
  * (the total): an entry counts once however many queues it is in, the
  * transport's copy once per subscriber, and each queue slot a pointer.
  */
-import type { LiveEvent, Sink } from "./live_hub.ts";
+import type { LiveEvent, Sink } from "./live_event.ts";
 
 /** Bytes a transport may hold at once unless the subscription says otherwise. */
 export const DEFAULT_WINDOW_BYTES = 16 * 1024;
