@@ -7,13 +7,13 @@
  * reason, never buffered without limit.
  */
 import { clearImmediate, setImmediate } from "node:timers";
+import { utf8Length } from "../lib/bytes.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import {
   type Entry,
   LiveSubscriber,
   SLOT_BYTES,
   type SubscribeOptions,
-  utf8Length,
 } from "./live_subscriber.ts";
 import type { LiveEvent, Sink } from "./live_event.ts";
 

@@ -143,18 +143,3 @@ export class LiveSubscriber {
     }
   }
 }
-
-/** UTF-8 length of a string without encoding it: what WebSocket.bufferedAmount counts. */
-export function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c < 0xdc00 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 2; // a surrogate pair: two code units, four bytes
-      i++;
-    } else n += 2;
-  }
-  return n;
-}
