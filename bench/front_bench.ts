@@ -28,8 +28,8 @@ import { loadConfig } from "../config.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import { startFront } from "../services/http_front.ts";
-import { runTemplate, type WrkRun, type WrkTemplate } from "./wrk_template.ts";
-import { wrkAvailable } from "./wrk.ts";
+import { runTemplate, type WrkRun, type WrkTemplate } from "./harness/wrk_template.ts";
+import { wrkAvailable } from "./harness/wrk.ts";
 
 const args: Record<string, string> = Object.fromEntries(
   Deno.args.filter((a) => a.startsWith("--")).map((a) => {

@@ -42,3 +42,4 @@ export * from "./result.ts";
 export * from "./server.ts";
 export * from "./verdict.ts";
 export * from "./wrk.ts";
+export * from "./wrk_template.ts";

@@ -88,57 +88,94 @@ export async function wrkAvailable(): Promise<boolean> {
   }
 }
 
+/** How one wrk run is started: its Lua script, its flags, and the script's own arguments. */
+export interface WrkInvocation {
+  lua: string;
+  baseUrl: string;
+  connections: number;
+  seconds: number;
+  threads?: number;
+  /** Arguments after `--`, for the script's init(); a file named `list` is written from `files`. */
+  scriptArgs: (dir: string) => string[];
+  /** Files to write into the run's temp dir first (name → text). */
+  files?: Record<string, string>;
+  /** A command to run wrk under (e.g. `["taskset", "-c", "1"]`). */
+  prefix?: string[];
+}
+
+/**
+ * Runs wrk once in a temp dir of its own; returns its stdout and wrk's own
+ * CPU seconds (read through the shell that reaps it: its cutime/cstime).
+ */
+export async function invokeWrk(
+  run: WrkInvocation,
+): Promise<{ stdout: string; stderr: string; cpuSeconds: number }> {
+  const dir = await Deno.makeTempDir({ prefix: "syncgate-wrk-" });
+  try {
+    const script = `${dir}/driver.lua`;
+    await Deno.writeTextFile(script, run.lua);
+    for (const [name, text] of Object.entries(run.files ?? {})) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+    }
+    const threads = run.threads ?? 1;
+    const args = [
+      ...(run.prefix ?? []),
+      "wrk",
+      `-t${threads}`,
+      `-c${Math.max(run.connections, threads)}`,
+      `-d${Math.ceil(run.seconds)}s`,
+      "--timeout",
+      "60s",
+      "-s",
+      script,
+      run.baseUrl,
+      "--",
+      ...run.scriptArgs(dir),
+    ];
+    const out = await new Deno.Command("sh", {
+      args: ["-c", '"$@"; rc=$?; cat /proc/$$/stat >&2; exit $rc', "sh", ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    if (!out.success) throw new Error(`wrk failed: ${stdout}\n${stderr}`);
+    // /proc/PID/stat: fields after the ")" start at field 3; cutime and cstime are 16 and 17.
+    const stat = stderr.slice(stderr.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(stat[13]) + Number(stat[14]);
+    return { stdout, stderr, cpuSeconds: ticks / 100 }; // USER_HZ is 100 on Linux
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Replays `reqs` against `baseUrl` with wrk for `seconds`. */
 export async function runWrk(
   baseUrl: string,
   reqs: readonly WrkRequest[],
   opts: { connections: number; seconds: number },
 ): Promise<WrkResult> {
-  const dir = await Deno.makeTempDir({ prefix: "syncgate-wrk-" });
-  try {
-    const script = `${dir}/driver.lua`, list = `${dir}/requests.txt`;
-    await Deno.writeTextFile(script, LUA);
-    await Deno.writeTextFile(
-      list,
-      reqs.map((r) => r.body === undefined ? `GET ${r.path}` : `POST ${r.path} ${r.body}`)
-        .join("\n") + "\n",
-    );
-    const args = [
-      "-t1",
-      `-c${opts.connections}`,
-      `-d${Math.ceil(opts.seconds)}s`,
-      "--timeout",
-      "60s",
-      "-s",
-      script,
-      baseUrl,
-      "--",
-      list,
-    ];
-    // sh reports wrk's CPU: once wrk is reaped, the shell's cutime/cstime hold it.
-    const out = await new Deno.Command("sh", {
-      args: ["-c", 'wrk "$@"; rc=$?; cat /proc/$$/stat >&2; exit $rc', "sh", ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const stderr = new TextDecoder().decode(out.stderr);
-    const m = /WRKRESULT (\d+) (\d+) (\d+) (\S+) (\S+) (\d+) (\d+) ?(.*)/.exec(stdout);
-    if (!out.success || !m) throw new Error(`wrk failed: ${stdout}\n${stderr}`);
-    // /proc/PID/stat: fields after the ")" start at field 3; cutime and cstime are 16 and 17.
-    const stat = stderr.slice(stderr.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(stat[13]) + Number(stat[14]);
-    return {
-      requests: Number(m[1]),
-      sent: Number(m[2]),
-      seconds: Number(m[3]) / 1e6,
-      p50: Number(m[4]) / 1000,
-      p99: Number(m[5]) / 1000,
-      errors: Number(m[6]) + Number(m[7]),
-      firstError: m[8] ? m[8].replaceAll("_", " ") : undefined,
-      cpuSeconds: ticks / 100, // USER_HZ is 100 on Linux
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const { stdout, stderr, cpuSeconds } = await invokeWrk({
+    lua: LUA,
+    baseUrl,
+    ...opts,
+    files: {
+      "requests.txt": reqs.map((r) =>
+        r.body === undefined ? `GET ${r.path}` : `POST ${r.path} ${r.body}`
+      ).join("\n") + "\n",
+    },
+    scriptArgs: (dir) => [`${dir}/requests.txt`],
+  });
+  const m = /WRKRESULT (\d+) (\d+) (\d+) (\S+) (\S+) (\d+) (\d+) ?(.*)/.exec(stdout);
+  if (!m) throw new Error(`wrk gave no result: ${stdout}\n${stderr}`);
+  return {
+    requests: Number(m[1]),
+    sent: Number(m[2]),
+    seconds: Number(m[3]) / 1e6,
+    p50: Number(m[4]) / 1000,
+    p99: Number(m[5]) / 1000,
+    errors: Number(m[6]) + Number(m[7]),
+    firstError: m[8] ? m[8].replaceAll("_", " ") : undefined,
+    cpuSeconds,
+  };
 }

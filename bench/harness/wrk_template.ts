@@ -1,10 +1,11 @@
 /**
  * wrk driving one request made from a template, with any number of wrk
- * threads: where bench/wrk.ts replays a list it writes in advance (so the
+ * threads: where ./wrk.ts replays a list it writes in advance (so the
  * bench knows every message), this one makes each body in wrk's Lua, with
  * `{n}` replaced by a number unique to the run (so every publish is a new
  * message however fast it goes), and needs no list file.
  */
+import { invokeWrk } from "./wrk.ts";
 
 /** One request template; `{n}` in the body becomes a unique 15-digit number. */
 export interface WrkTemplate {
@@ -75,39 +76,19 @@ export async function runTemplate(
   req: WrkTemplate,
   opts: { connections: number; seconds: number; threads: number; base: number; prefix?: string[] },
 ): Promise<WrkRun> {
-  const dir = await Deno.makeTempDir({ prefix: "syncgate-wrk-" });
-  try {
-    const script = `${dir}/template.lua`;
-    await Deno.writeTextFile(script, LUA);
-    const cmd = [
-      ...(opts.prefix ?? []),
-      "wrk",
-      `-t${opts.threads}`,
-      `-c${Math.max(opts.connections, opts.threads)}`,
-      `-d${Math.ceil(opts.seconds)}s`,
-      "--timeout",
-      "60s",
-      "-s",
-      script,
-      baseUrl,
-      "--",
-      req.method,
-      req.path,
-      req.body ?? "",
-      String(opts.base),
-    ];
-    const out = await new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped" }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const m = /WRKRUN (\d+) (\d+) (\d+) (\S+) (\S+)/.exec(stdout);
-    if (!out.success || !m) throw new Error(`wrk failed: ${stdout}`);
-    return {
-      requests: Number(m[1]),
-      errors: Number(m[2]),
-      seconds: Number(m[3]) / 1e6,
-      p50: Number(m[4]) / 1000,
-      p99: Number(m[5]) / 1000,
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const { stdout } = await invokeWrk({
+    lua: LUA,
+    baseUrl,
+    ...opts,
+    scriptArgs: () => [req.method, req.path, req.body ?? "", String(opts.base)],
+  });
+  const m = /WRKRUN (\d+) (\d+) (\d+) (\S+) (\S+)/.exec(stdout);
+  if (!m) throw new Error(`wrk gave no result: ${stdout}`);
+  return {
+    requests: Number(m[1]),
+    errors: Number(m[2]),
+    seconds: Number(m[3]) / 1e6,
+    p50: Number(m[4]) / 1000,
+    p99: Number(m[5]) / 1000,
+  };
 }
