@@ -17,8 +17,8 @@ const line = (i: number) => `{"payload":"${btoa(`m${i}`)}","contentTopic":"/x"}`
 
 Deno.test("e2e: a streamed bulk body over the limit is 413 as soon as it crosses it, and nothing is stored", async () => {
   await withGateway({ SYNCGATE_WAKU_BULK_BODY_LIMIT: String(64 * 1024) }, async (gw) => {
-    // A raw client: it keeps sending a chunked NDJSON body (no Content-Length) while it reads
-    // the answer, which comes as soon as the body crosses the limit.
+    // A raw client sends a chunked NDJSON body (no Content-Length); the answer comes as soon as
+    // the body crosses the limit.
     const { hostname, port } = new URL(gw.url);
     const conn = await Deno.connect({ hostname, port: Number(port) });
     const enc = new TextEncoder();
@@ -26,31 +26,26 @@ Deno.test("e2e: a streamed bulk body over the limit is 413 as soon as it crosses
       `POST /relay/v1/bulk?pubsubTopic=${topicPath(PS)} HTTP/1.1\r\nHost: x\r\n` +
         "Content-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n",
     ));
-    let sent = 0;
-    let sentAtAnswer = -1;
-    const answer = (async () => {
-      const reader = conn.readable.getReader();
-      const parts: Uint8Array[] = [];
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        if (sentAtAnswer === -1) sentAtAnswer = sent;
-        parts.push(value);
-      }
-      return new TextDecoder().decode(concat(parts));
-    })();
-    const writing = (async () => {
-      for (; sent < 100_000; sent += 100) {
-        const text = Array.from({ length: 100 }, (_, i) => line(sent + i)).join("\n") + "\n";
+    // About 1 MB, 16 times the limit, and never the last chunk: a server that waited for the
+    // whole body would never answer.
+    for (let sent = 0; sent < 20_000; sent += 100) {
+      const text = Array.from({ length: 100 }, (_, i) => line(sent + i)).join("\n") + "\n";
+      try {
         await conn.write(enc.encode(`${enc.encode(text).length.toString(16)}\r\n${text}\r\n`));
+      } catch {
+        break; // the gateway closed the connection after answering
       }
-    })().catch(() => {/* the gateway closed the connection */});
-    const text = await answer;
-    await writing;
+    }
+    const reader = conn.readable.getReader();
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done || !value) break;
+      parts.push(value);
+    }
+    const text = new TextDecoder().decode(concat(parts));
     assert.match(text, /^HTTP\/1\.1 413/);
     assert.match(text, /limit is 65536/);
-    // The answer came as the body crossed the limit, long before the client was done sending.
-    assert.ok(sentAtAnswer >= 0 && sentAtAnswer < 100_000, `answered after ${sentAtAnswer} lines`);
     assert.deepEqual(await readAll(gw.url, PS), []);
   });
 });
