@@ -10,9 +10,11 @@ import { BRIDGES } from "./bridges/mod.ts";
 import type { Config } from "./config.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMetrics, type Metrics } from "./lib/metrics.ts";
+import { blobCollector } from "./services/blob_collector.ts";
 import { startFront } from "./services/http_front.ts";
 import { KvNotifier } from "./services/kv_notifier.ts";
 import { BroadcastNotifier, LiveHub, LocalNotifier, type Notifier } from "./services/live_hub.ts";
+import { BlobStore } from "./storage/blob_store.ts";
 import { openStore, type Store } from "./storage/kv.ts";
 
 /** A running gateway. */
@@ -35,12 +37,13 @@ export async function startGateway(
   const notifier = await openNotifier(config, store, log);
   const hub = new LiveHub(notifier, metrics, { totalBytes: config.liveBufferTotalBytes });
   const deps: AppDeps = { config, store, metrics, log, hub };
+  const blobs = new BlobStore(store);
   const parts = bridges.map((b) =>
-    b.create({ core: config, store, hub, metrics, log }, config.bridges[b.name] as never)
+    b.create({ core: config, store, blobs, hub, metrics, log }, config.bridges[b.name] as never)
   );
   const app = createApp(deps, parts);
   // Started in order, stopped in reverse.
-  const services = parts.flatMap((p) => p.services);
+  const services = [blobCollector(store, blobs, log), ...parts.flatMap((p) => p.services)];
   for (const s of services) await s.start();
   const server = await serve(config, app.fetch, { metrics, log });
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;

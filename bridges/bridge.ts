@@ -22,6 +22,7 @@ import type { SettingGroup, SettingsShape, SettingValues } from "../lib/settings
 import type { Routes } from "../routes/define.ts";
 import type { LiveHub } from "../services/live_hub.ts";
 import type { Service } from "../services/service.ts";
+import type { BlobStore } from "../storage/blob_store.ts";
 import type { Store } from "../storage/kv.ts";
 
 /** The core settings a bridge may read (config.ts's Config has them all). */
@@ -38,6 +39,8 @@ export interface CoreContext {
 export interface BridgeContext {
   core: CoreContext;
   store: Store;
+  /** The shared blob store; the gateway collects what nothing refers to. */
+  blobs: BlobStore;
   hub: LiveHub;
   metrics: Metrics;
   log: Logger;

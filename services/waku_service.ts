@@ -4,7 +4,7 @@
  * pushes live messages to subscribers, and applies retention in the background.
  */
 import { InvalidInputError, TooLargeError } from "../lib/errors.ts";
-import { failureLogger, type Logger } from "../lib/log.ts";
+import type { Logger } from "../lib/log.ts";
 import { utf8Length } from "../lib/bytes.ts";
 import {
   encodedSize,
@@ -24,7 +24,9 @@ import {
   receivedTimeSeconds,
 } from "../protocols/waku/store_rpc.ts";
 import { decodeRecord, type StoredMessage } from "../storage/waku_record.ts";
-import { INDEX_BATCH, type WakuRepo } from "../storage/waku_repo.ts";
+import { comparePos, type Position } from "../storage/index_scan.ts";
+import { migrateWakuStore } from "../storage/waku_migrate.ts";
+import type { WakuRepo } from "../storage/waku_repo.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import type { LiveEvent, LiveHub } from "./live_hub.ts";
 import { type ExclusiveJob, runUnderLease } from "./exclusive_job.ts";
@@ -88,9 +90,7 @@ export class WakuService implements Service {
   #lastReceived = 0n;
   #committer: GroupCommitter<StoredMessage, boolean>;
   #jobs: ExclusiveJob[] = [];
-  #pruneTimer?: ReturnType<typeof setInterval>;
   #retaining?: Promise<number>;
-  #indexing?: Promise<number>;
 
   constructor(
     private readonly repo: WakuRepo,
@@ -218,15 +218,18 @@ export class WakuService implements Service {
     this.hub.publish(events);
   }
 
-  /** Store v3 (nwaku REST) query: order (timestamp, hash); pages oldest→newest. */
+  /**
+   * Store v3 (nwaku REST) query: order (timestamp, hash); pages oldest→newest.
+   * Every filter applies, `hashes` too (as nwaku's archive ANDs them).
+   */
   async storeQuery(q: StoreQuery): Promise<StorePage> {
-    if (q.hashes.length > 0) return { records: await this.repo.getByHashes(q.hashes) };
     let cursor;
     if (q.cursor) {
       const at = await this.repo.locate(q.cursor);
       if (!at) throw unknownCursor(q.cursor);
       cursor = { time: at.timestamp, hash: q.cursor };
     }
+    if (q.hashes.length > 0) return await this.#byHashes(q, cursor);
     const page = await this.repo.page({
       order: "timestamp",
       contentTopics: q.contentTopics,
@@ -238,6 +241,32 @@ export class WakuService implements Service {
       pageSize: q.pageSize,
     });
     return { records: page.records, cursor: page.next?.hash };
+  }
+
+  /** A page of the named messages that pass the other filters, paged as any query. */
+  async #byHashes(q: StoreQuery, cursor?: Position): Promise<StorePage> {
+    const topics = new Set(q.contentTopics);
+    const from = (r: Uint8Array) => {
+      const m = decodeRecord(r);
+      return { r, pos: { time: m.message.timestamp, hash: m.hash }, m };
+    };
+    let found = (await this.repo.getByHashes(q.hashes)).map(from).filter(({ pos, m }) =>
+      (q.pubsubTopic === undefined || m.pubsubTopic === q.pubsubTopic) &&
+      (topics.size === 0 || topics.has(m.message.contentTopic)) &&
+      (q.startTime === undefined || pos.time >= q.startTime) &&
+      (q.endTime === undefined || pos.time <= q.endTime) &&
+      (!cursor || comparePos(pos, cursor, q.ascending) > 0)
+    );
+    // Oldest→newest; a backward page is the newest ones before the cursor.
+    if (!q.ascending) found = found.reverse();
+    const more = found.length > q.pageSize;
+    const page = found.slice(0, q.pageSize);
+    const last = page.at(-1);
+    if (!q.ascending) page.reverse();
+    return {
+      records: page.map((f) => f.r),
+      cursor: more && last ? last.pos.hash : undefined,
+    };
   }
 
   /**
@@ -308,37 +337,17 @@ export class WakuService implements Service {
     return total;
   }
 
-  /** Moves the hash-index backlog into the index until it is empty (or `signal` aborts). */
-  indexPending(signal?: AbortSignal): Promise<number> {
-    this.#indexing ??= (async () => {
-      let total = 0;
-      while (!signal?.aborted) {
-        const n = await this.repo.indexPending();
-        total += n;
-        if (n < INDEX_BATCH) break;
-      }
-      return total;
-    })().finally(() => this.#indexing = undefined);
-    return this.#indexing;
-  }
-
   /**
-   * Starts the background work: the hash indexer and retention (if any
-   * topic has limits) each run in one process at a time, under a lease; the
-   * memo of this process's fresh messages is pruned here in every process.
+   * Brings a store of an earlier layout to the current one (before serving),
+   * then starts retention (if any topic has limits), in one process at a
+   * time, under a lease.
    */
   async start(): Promise<void> {
     const { log } = this.opts;
-    const store = this.repo.store;
-    this.#jobs.push(runUnderLease(store, {
-      name: "waku-hash-index",
-      intervalMs: 200,
-      job: (signal) => this.indexPending(signal),
-      log,
-    }));
+    await migrateWakuStore(this.repo.store, log);
     const r = this.opts.retention;
     if (r.topics.size || r.fallback) {
-      this.#jobs.push(runUnderLease(store, {
+      this.#jobs.push(runUnderLease(this.repo.store, {
         name: "waku-retention",
         intervalMs: this.opts.retentionIntervalMs,
         job: (signal) => this.applyRetention(signal),
@@ -346,16 +355,12 @@ export class WakuService implements Service {
       }));
     }
     for (const job of this.#jobs) await job.start();
-    const pruneFailed = failureLogger(log, "Waku hash memo pruning failed");
-    this.#pruneTimer = setInterval(() => this.repo.pruneHashMemo().catch(pruneFailed), 1000);
   }
 
   /** Stops the background work and waits for running passes. */
   async stop(): Promise<void> {
-    clearInterval(this.#pruneTimer);
     for (const job of this.#jobs.splice(0)) await job.stop();
     await this.#retaining;
-    await this.#indexing;
   }
 }
 

@@ -1,24 +1,16 @@
 /**
- * The Waku store's repository: every message key layout lives here.
+ * The Waku store's repository: stores, pages, locates and deletes messages
+ * in the layout of waku_layout.ts (read that first: what each key holds and
+ * why content is kept twice).
  *
- * | key                                  | value                                          |
- * | ------------------------------------ | ---------------------------------------------- |
- * | ["waku","t",timestamp,hash]          | record (waku_record.ts): store v3 order        |
- * | ["waku","tp",pubsubTopic,ts,hash]    | record: v3 by pubsub topic; retention          |
- * | ["waku","tc",contentTopic,ts,hash]   | record: v3 by content topic                    |
- * | ["waku","r",receivedTime,hash]       | timestamp (8 bytes): store 2.0.0-beta2 order   |
- * | ["waku","rc",contentTopic,recv,hash] | timestamp: beta2 by content topic              |
- * | ["waku","q",…], ["waku","h",…]       | the hash index: waku_hash_index.ts             |
- * | ["waku","n",pubsubTopic]             | Deno.KvU64: messages stored on the topic       |
- * | ["waku","b",hash,i]                  | payload chunk i of a message too big inline    |
- *
- * Times are bigint ns and hashes 32 raw bytes, so KV's key order is the
- * store's order, (time, hash). A message's keys (with its hash-index backlog
- * entry "q") are written in one atomic commit, guarded by a check that its
- * "t" key is new: the "t" key is fixed by the message's content, so that
- * check is the dedup.
+ * A message's keys are written in one atomic commit, guarded by a check that
+ * its "h" key is new (the dedup) and one that the receive-order head "rt" is
+ * unchanged (so receivedTimes follow commit order). This process commits one
+ * run at a time and remembers the head it wrote, so only another process's
+ * commit makes it read the head again.
  */
-import { blobCost, blobKeys, blobSets, readBlob, writeBlob } from "./blobs.ts";
+import { blobCost, blobKeys, blobSets, readBlob } from "./blobs.ts";
+import { addRefCost, type BlobInfo, BlobStore, dropRefCost } from "./blob_store.ts";
 import { mergePage, type Position, type Scanned, type ScanRange } from "./index_scan.ts";
 import {
   addCosts,
@@ -34,24 +26,51 @@ import {
   type Store,
   sumCost,
 } from "./kv.ts";
-import { HashIndex, hashIndexKeys, type Located, pendingEntry } from "./waku_hash_index.ts";
+import {
+  chunksPrefix,
+  counterKey,
+  COUNTERS,
+  EMPTY,
+  endsWithTag,
+  HEAD_KEY,
+  hKey,
+  type Located,
+  locatedValue,
+  R_INDEX,
+  readLocated,
+  receivedValue,
+  receivedValueTimestamp,
+  rKey,
+  T_INDEX,
+  tcIndex,
+  tcKey,
+  tKey,
+  topicTag,
+  tpIndex,
+  tpKey,
+} from "./waku_layout.ts";
 import {
   decodeRecord,
   encodeRecord,
+  expandRecord,
   packInt64,
   recordBlobSize,
   recordHasPubsubTopic,
+  recordSharedBlob,
   recordTag,
+  setReceivedTime,
   type StoredMessage,
   TAG_BLOB,
+  TAG_SHARED_BLOB,
+  trimRecord,
   unpackInt64,
 } from "./waku_record.ts";
-import { compareBytes, utf8Encode } from "../lib/bytes.ts";
+import { BusyError } from "../lib/errors.ts";
+import { compareBytes, concat, utf8Encode } from "../lib/bytes.ts";
 
 export type { StoredMessage } from "./waku_record.ts";
 export type { Position } from "./index_scan.ts";
-export type { Located } from "./waku_hash_index.ts";
-export { INDEX_BATCH } from "./waku_hash_index.ts";
+export type { Located } from "./waku_layout.ts";
 
 /** Which time a query orders by: the message's timestamp (v3) or our receive time (beta2). */
 export type Order = "timestamp" | "received";
@@ -74,38 +93,42 @@ export interface IndexPage {
 
 /** Most index entries one page request reads before it returns what it has. */
 export const MAX_SCAN = 5000;
-
-const P = "waku";
+/** Commit attempts a run gets against other processes' commits before it reports busy. */
+const MAX_ATTEMPTS = 100;
 const U64 = 1n << 64n;
 
 interface Prepared {
   rec: StoredMessage;
-  /** Every key the publish commit sets for this message, with its value ("t" first). */
-  sets: [Deno.KvKey, Uint8Array][];
-  /** Payload bytes kept in a chunked blob, when the record is too big inline. */
-  blob?: Uint8Array;
-  /** What the dedup check and the sets add to a commit. */
+  /** The record, its receivedTime set at commit. */
+  value: Uint8Array;
+  /** A payload too big for the record, in chunks inside the commit (tag 4). */
+  chunks?: Uint8Array;
+  /** A payload too big for a commit, put in the shared blob store first (tag 5). */
+  shared?: { payload: Uint8Array; blob?: BlobInfo };
+  /** What its checks and sets add to a commit. */
   cost: CommitCost;
-  /** What the blob's chunks would add to it. */
-  blobCost: CommitCost;
 }
 
-function prepare(rec: StoredMessage): Prepared {
-  let value = encodeRecord(rec);
-  let blob: Uint8Array | undefined;
-  if (value.length > MAX_VALUE_BYTES) {
-    value = encodeRecord(rec, true);
-    blob = rec.message.payload;
-  }
-  const sets = messageKeys(rec, value);
-  sets.push(pendingEntry(rec.hash, located(rec)));
-  return {
-    rec,
-    sets,
-    blob,
-    cost: addCosts(checkCost(sets[0][0]), ...sets.map(([k, v]) => setCost(k, v.length))),
-    blobCost: blob ? blobCost(blobPrefix(rec.hash), blob.length) : NO_COST,
-  };
+/** The head of receive order as this process last read or wrote it. */
+interface Head {
+  value: bigint;
+  versionstamp: string | null;
+}
+
+/** What every run's commit adds once: the head's check and set. */
+const HEAD_COST = addCosts(checkCost(HEAD_KEY), setCost(HEAD_KEY, 8));
+
+/** The keys and values a message's publish commit sets (the payload's chunks aside). */
+function messageSets(rec: StoredMessage, value: Uint8Array): [Deno.KvKey, Uint8Array][] {
+  const { hash, pubsubTopic: ps, receivedTime: rt } = rec;
+  const { timestamp: ts, contentTopic: ct } = rec.message;
+  return [
+    [tKey(ts, hash), value],
+    [tcKey(ct, ts, hash), topicTag(ps)],
+    [tpKey(ps, ts, hash), EMPTY],
+    [rKey(rt, hash), receivedValue(ts, ct)],
+    [hKey(hash), locatedValue(located(rec))],
+  ];
 }
 
 const located = (rec: StoredMessage): Located => ({
@@ -113,90 +136,111 @@ const located = (rec: StoredMessage): Located => ({
   receivedTime: rec.receivedTime,
 });
 
-/** The keys of a message other than the hash index's, with their values ("t" first). */
-function messageKeys(rec: StoredMessage, value: Uint8Array): [Deno.KvKey, Uint8Array][] {
-  const { hash, pubsubTopic: ps, receivedTime: rt } = rec;
-  const { timestamp: ts, contentTopic: ct } = rec.message;
-  const small = packInt64(ts);
-  return [
-    [[P, "t", ts, hash], value],
-    [[P, "tp", ps, ts, hash], value],
-    [[P, "tc", ct, ts, hash], value],
-    [[P, "r", rt, hash], small],
-    [[P, "rc", ct, rt, hash], small],
-  ];
+function prepare(rec: StoredMessage, maxBytes: number): Prepared {
+  let value = trimRecord(encodeRecord(rec));
+  const p: Prepared = { rec, value, cost: NO_COST };
+  let extra = NO_COST;
+  if (value.length > MAX_VALUE_BYTES) {
+    const payload = rec.message.payload;
+    value = p.value = trimRecord(encodeRecord(rec, "chunks"));
+    const chunks = blobCost(chunksPrefix(rec.hash), payload.length);
+    // Chunks ride in the message's commit when they take at most half of one.
+    if (2 * (value.length + chunks.bytes) <= maxBytes) {
+      p.chunks = payload;
+      extra = chunks;
+    } else {
+      p.shared = { payload };
+      value = p.value = trimRecord(encodeRecord(rec, { sha256: new Uint8Array(32) }));
+      extra = addRefCost(new Uint8Array(32));
+    }
+  }
+  p.cost = addCosts(
+    checkCost(hKey(rec.hash)),
+    ...messageSets(rec, value).map(([k, v]) => setCost(k, v.length)),
+    extra,
+  );
+  return p;
 }
 
-const tKey = (ts: bigint, hash: Uint8Array): Deno.KvKey => [P, "t", ts, hash];
-const counterKey = (pubsubTopic: string): Deno.KvKey => [P, "n", pubsubTopic];
-const blobPrefix = (hash: Uint8Array): Deno.KvKey => [P, "b", hash];
+/** Whether a record's payload is kept out of it (in chunks or the blob store). */
+function payloadElsewhere(value: Uint8Array): boolean {
+  const tag = recordTag(value);
+  return tag === TAG_BLOB || tag === TAG_SHARED_BLOB;
+}
 
-/** What a message's publish commit writes (see publishWrites). */
+/** The full record of a "t" entry (its key has the timestamp and hash a trimmed one lacks). */
+const fromEntry = (e: Deno.KvEntry<Uint8Array>): Uint8Array =>
+  expandRecord(e.value, e.key[2] as bigint, e.key[3] as Uint8Array);
+
+/** What the publish commit writes for a message (see publishWrites). */
 export interface PublishWrites {
-  /** Every key it sets, with its value; "t" first, the key its dedup check guards. */
+  /** Every key it sets, with its value ("h" last: the key its dedup check guards). */
   sets: [Deno.KvKey, Uint8Array][];
   /** The pubsub topic's counter, which the commit adds 1 to per message. */
   counter: Deno.KvKey;
-  /** Whether the payload goes to a chunked blob, whose keys `sets` leaves out. */
-  blob: boolean;
+  /** The receive-order head every commit checks and sets once. */
+  head: Deno.KvKey;
 }
 
 /**
- * What the publish commit writes for a message, for tools that repeat the
- * gateway's writes on raw KV (bench/waku_bench.ts) without restating the layout.
+ * What the publish commit writes for a message of inline payload, for
+ * tools that repeat the gateway's writes on raw KV (the bench) without
+ * restating the layout.
  */
 export function publishWrites(rec: StoredMessage): PublishWrites {
-  const p = prepare(rec);
-  return { sets: p.sets, counter: counterKey(rec.pubsubTopic), blob: p.blob !== undefined };
+  return {
+    sets: messageSets(rec, trimRecord(encodeRecord(rec))),
+    counter: counterKey(rec.pubsubTopic),
+    head: HEAD_KEY,
+  };
 }
-
-/**
- * The prefix of the hash index's backlog: pendingEntry's keys without their
- * (receivedTime, hash). Empty when the indexer has caught up.
- */
-export const HASH_BACKLOG_PREFIX: Deno.KvKey = pendingEntry(new Uint8Array(32), {
-  timestamp: 0n,
-  receivedTime: 0n,
-})[0].slice(0, -2);
 
 /** Repository of Waku messages over one KV store. */
 export class WakuRepo {
-  readonly #hashes: HashIndex;
+  #head: Head | undefined;
+  /** The commit running now; the next waits for it (see the module comment). */
+  #turn: Promise<unknown> = Promise.resolve();
+  #counts: { at: number; counts: Promise<Map<string, number>> } | undefined;
 
-  constructor(readonly store: Store) {
-    this.#hashes = new HashIndex(store);
-  }
+  constructor(
+    readonly store: Store,
+    /** Where payloads too big for one commit go; the gateway passes the one it collects. */
+    private readonly blobs: BlobStore = new BlobStore(store),
+  ) {}
 
   /**
    * Stores messages; gives, per input, whether it was new (a duplicate, in
    * the batch or already stored, is stored once) or the error its commit
-   * met. Commits are chunked to the KV limits, each message's keys in one
-   * commit; after a commit fails, the messages of later commits are not
-   * tried and get the same error.
+   * met. Sets each stored message's receivedTime to the one it was stored
+   * with (at least the one it had; above every earlier commit's). Commits
+   * are chunked to the KV limits, each message's keys in one commit; after a
+   * commit fails, the messages of later commits are not tried and get the
+   * same error.
    */
   async insert(msgs: readonly StoredMessage[]): Promise<PromiseSettledResult<boolean>[]> {
     const first = new Map<string, number>();
     const fresh: { i: number; p: Prepared }[] = [];
+    const { limits } = this.store;
     for (let i = 0; i < msgs.length; i++) {
       const id = msgs[i].hash.toHex();
       if (first.has(id)) continue;
       first.set(id, i);
-      fresh.push({ i, p: prepare(msgs[i]) });
+      fresh.push({ i, p: prepare(msgs[i], limits.maxBytes) });
     }
-    const runs = chunkForCommit(fresh, this.store.limits, ({ p }, run) => {
+    const runs = chunkForCommit(fresh, limits, ({ p }, run) => {
       // The run's first message on a pubsub topic adds that topic's counter.
       const topic = p.rec.pubsubTopic;
       const counter = run.some((r) => r.p.rec.pubsubTopic === topic)
         ? NO_COST
         : sumCost(counterKey(topic));
-      return addCosts(p.cost, this.#inlineBlob(p) ? p.blobCost : NO_COST, counter);
+      return addCosts(p.cost, counter, run.length ? NO_COST : HEAD_COST);
     });
     const outcomes: PromiseSettledResult<boolean>[] = new Array(msgs.length);
     let failure: unknown;
     for (const run of runs) {
       try {
         if (failure === undefined) {
-          const stored = await this.#commitNew(run.map((c) => c.p));
+          const stored = await this.#commitRun(run.map((c) => c.p));
           run.forEach((c, k) => outcomes[c.i] = { status: "fulfilled", value: stored[k] });
           continue;
         }
@@ -214,69 +258,81 @@ export class WakuRepo {
     return outcomes;
   }
 
-  /** Commits a chunk; on a dedup conflict, drops the ones already stored and retries. */
-  async #commitNew(chunk: Prepared[]): Promise<boolean[]> {
-    const stored = chunk.map(() => true);
-    for (const p of chunk) {
-      if (p.blob && !this.#inlineBlob(p)) {
-        // Content-addressed by hash: rewriting an existing blob writes the same bytes.
-        await writeBlob(this.store, blobPrefix(p.rec.hash), p.blob);
-      }
-    }
-    const pending = chunk.map((p, k) => ({ p, k }));
-    // Known to lookups from before the commit on: a cursor at a message being stored names a
-    // valid position, and the index's mover (which sees only committed entries) can't run first.
-    const added = chunk.filter((p) => this.#hashes.remember(p.rec.hash, located(p.rec)));
-    try {
-      await this.#commitPending(pending, stored);
-    } catch (e) {
-      for (const p of added) this.#hashes.forget(p.rec.hash);
-      throw e;
-    }
-    const dropped = new Set(chunk.filter((_, k) => !stored[k]));
-    for (const p of added) if (dropped.has(p)) this.#hashes.forget(p.rec.hash);
-    return stored;
+  /** Puts a run's oversize payloads, then commits it when its turn comes. */
+  async #commitRun(run: Prepared[]): Promise<boolean[]> {
+    for (const p of run) if (p.shared) await this.#putShared(p);
+    const turn = this.#turn.then(() => this.#commitPending(run));
+    this.#turn = turn.catch(() => {});
+    return await turn;
   }
 
-  /** Whether a blob goes into the message's own commit (else it is written first). */
-  #inlineBlob(p: Prepared): boolean {
-    return p.blob !== undefined &&
-      p.cost.bytes + p.blobCost.bytes <= this.store.limits.maxBytes / 2;
+  async #putShared(p: Prepared): Promise<void> {
+    const { payload } = p.shared!;
+    const body = new Blob([payload as Uint8Array<ArrayBuffer>]).stream();
+    const blob = await this.blobs.put(body, { maxBytes: payload.length });
+    p.shared!.blob = blob;
+    p.value = trimRecord(encodeRecord(p.rec, { sha256: blob.hash }));
   }
 
-  /** Commits messages, guarded by their dedup checks; marks in `stored` those already there. */
-  async #commitPending(pending: { p: Prepared; k: number }[], stored: boolean[]): Promise<void> {
+  /** Commits a run, guarded by its checks; a message found stored already is marked false. */
+  async #commitPending(run: Prepared[]): Promise<boolean[]> {
+    const stored = run.map(() => true);
+    let pending = run.map((p, k) => ({ p, k }));
     for (let attempt = 0; pending.length > 0; attempt++) {
+      const head = this.#head ?? await this.#readHead();
+      let rt = head.value;
+      for (const { p } of pending) {
+        rt = p.rec.receivedTime > rt ? p.rec.receivedTime : rt + 1n;
+        p.rec.receivedTime = rt;
+        setReceivedTime(p.value, rt);
+      }
       const res = await commit(this.store, "waku", (op) => {
+        op.check({ key: HEAD_KEY, versionstamp: head.versionstamp }).set(HEAD_KEY, packInt64(rt));
         const counts = new Map<string, bigint>();
         for (const { p } of pending) {
           const { rec } = p;
-          op.check({ key: p.sets[0][0], versionstamp: null });
-          for (const [k, v] of p.sets) op.set(k, v);
-          if (this.#inlineBlob(p)) {
-            for (const [k, v] of blobSets(blobPrefix(rec.hash), p.blob!)) op.set(k, v);
+          op.check({ key: hKey(rec.hash), versionstamp: null });
+          for (const [k, v] of messageSets(rec, p.value)) op.set(k, v);
+          if (p.chunks) {
+            for (const [k, v] of blobSets(chunksPrefix(rec.hash), p.chunks)) op.set(k, v);
           }
+          if (p.shared) this.blobs.addRef(op, p.shared.blob!);
           counts.set(rec.pubsubTopic, (counts.get(rec.pubsubTopic) ?? 0n) + 1n);
         }
         for (const [topic, n] of counts) op.sum(counterKey(topic), n);
       });
-      if (res.ok) break;
-      if (attempt > 10) throw new Error("Waku insert kept conflicting");
-      const found = await getMany(
-        this.store,
-        pending.map(({ p }) => tKey(p.rec.message.timestamp, p.rec.hash)),
-      );
+      if (res.ok) {
+        this.#head = { value: rt, versionstamp: res.versionstamp };
+        return stored;
+      }
+      // Another process moved the head, stored one of these, or (after the grace period of
+      // a blob put long ago) collected a shared payload: find out which, and try again.
+      this.#head = undefined;
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new BusyError(`Waku commit conflicted ${attempt} times with other writers`);
+      }
+      const found = await getMany(this.store, pending.map(({ p }) => hKey(p.rec.hash)));
       pending = pending.filter(({ k }, j) => {
         if (found[j].versionstamp === null) return true;
         stored[k] = false;
         return false;
       });
+      for (const { p } of pending) {
+        if (p.shared && !(await this.blobs.stat(p.shared.blob!.hash))) await this.#putShared(p);
+      }
     }
+    return stored;
   }
 
-  /** Where each message sits, by hash (undefined if not stored); exact at every moment. */
-  locateMany(hashes: readonly Uint8Array[]): Promise<(Located | undefined)[]> {
-    return this.#hashes.locateMany(hashes);
+  async #readHead(): Promise<Head> {
+    const e = await this.store.kv.get<Uint8Array>(HEAD_KEY);
+    return { value: e.value ? unpackInt64(e.value)[0] : 0n, versionstamp: e.versionstamp };
+  }
+
+  /** Where each message sits, by hash (undefined if not stored): one read each. */
+  async locateMany(hashes: readonly Uint8Array[]): Promise<(Located | undefined)[]> {
+    const found = await getMany<Uint8Array>(this.store, hashes.map(hKey));
+    return found.map((e) => e.value ? readLocated(e.value) : undefined);
   }
 
   /** Where a message sits, by its hash; undefined if it is not stored. */
@@ -284,7 +340,7 @@ export class WakuRepo {
     return (await this.locateMany([hash]))[0];
   }
 
-  /** The stored records among these hashes, ordered by (timestamp, hash). */
+  /** The stored records among these hashes, ordered by (timestamp, hash), each once. */
   async getByHashes(hashes: readonly Uint8Array[]): Promise<Uint8Array[]> {
     const located = await this.locateMany(hashes);
     const keys: { ts: bigint; hash: Uint8Array }[] = [];
@@ -301,38 +357,51 @@ export class WakuRepo {
   async #records(keys: Deno.KvKey[]): Promise<Uint8Array[]> {
     const entries = await getMany<Uint8Array>(this.store, keys);
     const found = entries.filter((e) => e.value !== null) as Deno.KvEntry<Uint8Array>[];
-    return await this.#completeAll(found.map((e) => e.value));
+    return await this.#completeAll(found.map(fromEntry));
   }
 
   /** Records with their payloads inline, leaving out those deleted since they were read. */
   async #completeAll(values: Uint8Array[]): Promise<Uint8Array[]> {
-    const out = await Promise.all(values.map((v) => this.#complete(v)));
+    // Nearly every record has its payload inline: only the others wait for a read.
+    if (!values.some(payloadElsewhere)) return values;
+    const out = await Promise.all(values.map((v) => payloadElsewhere(v) ? this.#complete(v) : v));
     return out.filter((v) => v !== undefined);
   }
 
   /**
-   * A record with its payload inline (read from the blob when it is kept
-   * there); undefined if the message was deleted after its record was read.
-   * Retention deletes a record and its chunks in one commit, so missing
-   * chunks mean a deleted message, unless the record is still there: then
-   * it was stored again meanwhile, and a second read finds the chunks.
+   * A record with its payload inline (read from where it is kept); undefined
+   * if the message was deleted after its record was read. Retention deletes
+   * a record with its chunks (or its reference) in one commit, so a missing
+   * payload means a deleted message, unless the record is still there: then
+   * it was stored again meanwhile, and a second read finds the payload.
    */
   async #complete(value: Uint8Array): Promise<Uint8Array | undefined> {
-    if (recordTag(value) !== TAG_BLOB) return value;
     const rec = decodeRecord(value);
-    const prefix = blobPrefix(rec.hash);
-    const size = recordBlobSize(value);
-    let payload = await readBlob(this.store, prefix, size);
+    let payload = await this.#payload(value, rec.hash);
     if (!payload) {
       const still = await this.store.kv.get(tKey(rec.message.timestamp, rec.hash));
       if (still.versionstamp === null) return undefined;
-      payload = await readBlob(this.store, prefix, size);
-      if (!payload) {
-        throw new Error(`Blob of message 0x${rec.hash.toHex()} is missing chunks`);
-      }
+      payload = await this.#payload(value, rec.hash);
+      if (!payload) throw new Error(`Payload of message 0x${rec.hash.toHex()} is missing`);
     }
     rec.message.payload = payload;
     return encodeRecord(rec);
+  }
+
+  async #payload(value: Uint8Array, hash: Uint8Array): Promise<Uint8Array | undefined> {
+    const size = recordBlobSize(value);
+    const sha = recordSharedBlob(value);
+    if (!sha) return await readBlob(this.store, chunksPrefix(hash), size);
+    const got = await this.blobs.get(sha);
+    if (!got) return undefined;
+    const parts: Uint8Array[] = [];
+    try {
+      for await (const part of got.stream) parts.push(part);
+    } catch {
+      return undefined; // collected while read
+    }
+    const bytes = concat(parts);
+    return bytes.length === size ? bytes : undefined;
   }
 
   /** Messages stored on a pubsub topic, from its counter. */
@@ -344,67 +413,103 @@ export class WakuRepo {
   /** Every pubsub topic with a counter, and its count. */
   async topics(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    for await (const e of this.store.kv.list<Deno.KvU64>({ prefix: [P, "n"] })) {
+    for await (const e of this.store.kv.list<Deno.KvU64>({ prefix: COUNTERS })) {
       out.set(e.key[2] as string, Number(e.value.value));
     }
     return out;
   }
 
+  /** The share of stored messages on a pubsub topic, from counts at most a second old. */
+  async #share(pubsubTopic: string): Promise<number> {
+    const now = performance.now();
+    if (!this.#counts || now - this.#counts.at > 1000) {
+      this.#counts = { at: now, counts: this.topics() };
+    }
+    const counts = await this.#counts.counts;
+    let total = 0;
+    for (const n of counts.values()) total += n;
+    return total === 0 ? 0 : (counts.get(pubsubTopic) ?? 0) / total;
+  }
+
   /**
    * Reads one page: merges the matching index ranges in (time, hash) order,
-   * applies the pubsub filter no index covers, and stops at pageSize or
-   * MAX_SCAN entries read. Pages are always oldest→newest.
+   * applies the filters no index covers, and stops at pageSize or MAX_SCAN
+   * entries read. Pages are always oldest→newest.
    */
   async page(q: IndexQuery): Promise<IndexPage> {
-    // No index covers a pubsub topic with content topics: that filter reads the records.
-    const topic = q.contentTopics.length > 0 && q.pubsubTopic !== undefined
-      ? utf8Encode(q.pubsubTopic)
-      : undefined;
-    const keep = topic && ((s: Scanned) => recordHasPubsubTopic(s.value, topic));
+    const plan = await this.#plan(q);
     const { entries: out, capped } = await mergePage(
       this.store.kv,
-      this.#bases(q),
+      plan.bases,
       q,
       q.pageSize + 1,
       MAX_SCAN,
-      keep,
+      plan.keep,
     );
     const more = capped === undefined && out.length > q.pageSize;
     if (more) out.length = q.pageSize;
     if (!q.forward) out.reverse();
-    const records = q.order === "timestamp"
-      ? await this.#completeAll(out.map((s) => s.value))
-      : await this.#records(out.map((s) => tKey(unpackInt64(s.value)[0], s.pos.hash)));
+    let records = plan.inline
+      ? await this.#completeAll(out.map((s) => expandRecord(s.value, s.pos.time, s.pos.hash)))
+      : await this.#records(out.map((s) => tKey(plan.timestamp(s), s.pos.hash)));
+    if (plan.exact) records = records.filter(plan.exact);
     if (capped) return { records, next: capped };
     if (!more || out.length === 0) return { records };
     const edge = q.forward ? out[out.length - 1] : out[0];
     return { records, next: edge.pos };
   }
 
-  #bases(q: IndexQuery): Deno.KvKey[] {
+  /** Which indexes a page reads, what it skips, and whether their values are the records. */
+  async #plan(q: IndexQuery): Promise<{
+    bases: Deno.KvKey[];
+    keep?: (s: Scanned) => boolean;
+    /** The exact filter, on the records, where `keep` compared topic tags. */
+    exact?: (record: Uint8Array) => boolean;
+    inline: boolean;
+    timestamp: (s: Scanned) => bigint;
+  }> {
     // A topic named twice is one index range, not two (each message once).
     const topics = [...new Set(q.contentTopics)];
+    const byTime = (s: Scanned) => s.pos.time;
     if (q.order === "received") {
-      return topics.length ? topics.map((ct) => [P, "rc", ct]) : [[P, "r"]];
+      const tags = topics.map(topicTag);
+      return {
+        bases: [R_INDEX],
+        keep: topics.length ? (s) => endsWithTag(s.value, tags) : undefined,
+        exact: topics.length
+          ? (r) => topics.includes(decodeRecord(r).message.contentTopic)
+          : undefined,
+        inline: false,
+        timestamp: (s) => receivedValueTimestamp(s.value),
+      };
     }
-    if (topics.length) return topics.map((ct) => [P, "tc", ct]);
-    return q.pubsubTopic !== undefined ? [[P, "tp", q.pubsubTopic]] : [[P, "t"]];
-  }
-
-  /** Forgets remembered backlog entries another process has indexed (see HashIndex.pruneMemo). */
-  pruneHashMemo(): Promise<number> {
-    return this.#hashes.memoSize > 1000 ? this.#hashes.pruneMemo() : Promise.resolve(0);
-  }
-
-  /** Moves a batch of the hash-index backlog into the index; returns how many moved. */
-  indexPending(): Promise<number> {
-    return this.#hashes.indexPending();
+    const ps = q.pubsubTopic;
+    if (topics.length) {
+      if (ps === undefined) return { bases: topics.map(tcIndex), inline: false, timestamp: byTime };
+      // A "tc" entry's value is the tag of its message's pubsub topic.
+      const tag = [topicTag(ps)], bytes = utf8Encode(ps);
+      return {
+        bases: topics.map(tcIndex),
+        keep: (s) => endsWithTag(s.value, tag),
+        exact: (r) => recordHasPubsubTopic(r, bytes),
+        inline: false,
+        timestamp: byTime,
+      };
+    }
+    if (ps === undefined) return { bases: [T_INDEX], inline: true, timestamp: byTime };
+    // A store of one pubsub topic pages it as fast as the whole store.
+    if (await this.#share(ps) === 1) {
+      const bytes = utf8Encode(ps);
+      const keep = (s: Scanned) => recordHasPubsubTopic(s.value, bytes);
+      return { bases: [T_INDEX], keep, inline: true, timestamp: byTime };
+    }
+    return { bases: [tpIndex(ps)], inline: false, timestamp: byTime };
   }
 
   /**
    * Deletes the oldest messages of a pubsub topic: those with a timestamp
    * before `before` (ns), and beyond the newest `keep`. Deletes at most
-   * `maxDelete` per call, in commits that each check the entries are
+   * `maxDelete` per call, in commits that each check the records are
    * unchanged, so concurrent runs never double-count. Returns how many.
    */
   async deleteOldest(
@@ -413,29 +518,36 @@ export class WakuRepo {
   ): Promise<number> {
     let excess = 0;
     if (opts.keep !== undefined) excess = Math.max(0, (await this.count(pubsubTopic)) - opts.keep);
-    const victims: Deno.KvEntry<Uint8Array>[] = [];
+    const victims: Deno.KvKey[] = [];
     for await (
-      const e of this.store.kv.list<Uint8Array>({ prefix: [P, "tp", pubsubTopic] }, {
-        batchSize: 200,
-      })
+      const e of this.store.kv.list({ prefix: tpIndex(pubsubTopic) }, { batchSize: 500 })
     ) {
       if (victims.length >= opts.maxDelete) break;
-      const old = opts.before !== undefined && (e.key[3] as bigint) < opts.before;
+      const ts = e.key[3] as bigint;
+      const old = opts.before !== undefined && ts < opts.before;
       if (!old && victims.length >= excess) break;
-      victims.push(e);
+      victims.push(tKey(ts, e.key[4] as Uint8Array));
     }
-    const doomed = victims.map((e) => {
-      const rec = decodeRecord(e.value);
-      const keys: Deno.KvKey[] = messageKeys(rec, e.value).map(([k]) => k);
-      keys.push(...hashIndexKeys(rec.hash, located(rec)));
-      keys.push(...blobKeys(blobPrefix(rec.hash), recordBlobSize(e.value)));
-      return { entry: e, keys, hash: rec.hash };
+    const entries = await getMany<Uint8Array>(this.store, victims);
+    const doomed = entries.filter((e) => e.versionstamp !== null).map((e) => {
+      const entry = e as Deno.KvEntry<Uint8Array>;
+      const value = fromEntry(entry);
+      const rec = decodeRecord(value);
+      const keys: Deno.KvKey[] = messageSets(rec, EMPTY).map(([k]) => k);
+      keys.push(
+        ...blobKeys(
+          chunksPrefix(rec.hash),
+          recordTag(value) === TAG_BLOB ? recordBlobSize(value) : 0,
+        ),
+      );
+      return { entry, keys, shared: recordSharedBlob(value) };
     });
     const counter = counterKey(pubsubTopic);
     const runs = chunkForCommit(doomed, this.store.limits, (d, run) =>
       addCosts(
         checkCost(d.entry.key),
         ...d.keys.map(deleteCost),
+        d.shared ? dropRefCost(d.shared) : NO_COST,
         run.length ? NO_COST : sumCost(counter),
       ));
     let deleted = 0;
@@ -444,11 +556,11 @@ export class WakuRepo {
         for (const d of run) {
           op.check(d.entry);
           for (const k of d.keys) op.delete(k);
+          if (d.shared) this.blobs.dropRef(op, d.shared);
         }
         op.sum(counter, U64 - BigInt(run.length));
       });
       if (!res.ok) break; // another run got there first; the next pass picks up from the new state
-      for (const d of run) this.#hashes.forget(d.hash);
       deleted += run.length;
     }
     return deleted;

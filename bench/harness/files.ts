@@ -86,10 +86,14 @@ export async function warmFiles(paths: readonly string[]): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-/** Size of a KV file and its WAL, in MB. */
-export async function kvFileMB(path: string): Promise<number> {
+/** Size of a KV file and its WAL (or of one of them), in MB. */
+export async function kvFileMB(
+  path: string,
+  part: "both" | "file" | "wal" = "both",
+): Promise<number> {
   let bytes = 0;
-  for (const suffix of ["", "-wal"]) {
+  const suffixes = part === "both" ? ["", "-wal"] : part === "file" ? [""] : ["-wal"];
+  for (const suffix of suffixes) {
     bytes += await Deno.stat(path + suffix).then((s) => s.size).catch(() => 0);
   }
   return bytes / 1e6;

@@ -27,6 +27,7 @@ import {
   fullRecordWrites,
   gatewayKeyCounts,
   gatewayWrites,
+  gatewayWritesWithoutHashIndex,
   oneKeyWrites,
   openRawStore,
   perGatewayCommit,
@@ -51,7 +52,7 @@ async function openService(path: string) {
 
 /**
  * Ingest of messages [0, n) into fresh stores: raw KV rungs up to the gateway's publish commit,
- * then the service's publishMany and its hash indexer; and, on the service's store, concurrent
+ * then the service's publishMany; and, on the service's store, concurrent
  * single publishes (the group commit without HTTP) when `--singles` is not 0.
  */
 export async function ingestLadder(
@@ -97,8 +98,13 @@ export async function ingestLadder(
         fullRecordWrites,
       ],
       [
+        "lnoh",
+        `raw KV, the gateway's publish commit without the hash index "h" (its key and check)`,
+        gatewayWritesWithoutHashIndex,
+      ],
+      [
         "lgc",
-        `raw KV, the gateway's publish commit: check + ${records} records + ${small} small keys + sum`,
+        `raw KV, the gateway's publish commit: check + ${records} record + ${small} small keys + sums`,
         gatewayWrites,
       ],
     ] as const
@@ -119,7 +125,7 @@ export async function ingestLadder(
     );
   }
 
-  // WakuService.publishMany in this process, no HTTP; its hash indexer is run separately.
+  // WakuService.publishMany in this process, no HTTP.
   log(`breakdown: WakuService.publishMany`);
   await settleAll();
   const path = await work.kv("lsvc");
@@ -143,7 +149,7 @@ export async function ingestLadder(
     const b1 = bytesWritten();
     service.push({
       label: `WakuService validate + publishMany(${fmtN(o.bulkBatch)}) in-process ` +
-        "(+ hashing, JSON rendering; hash index not run)",
+        "(+ hashing, JSON rendering)",
       r: {
         ops: n,
         seconds: ms / 1000,
@@ -151,20 +157,6 @@ export async function ingestLadder(
         errors: 0,
         clientCores: (cpuSelf() - c0) / wall,
         writtenPerOp: b0 === undefined ? undefined : (b1! - b0) / n,
-      },
-    });
-    log(`breakdown: WakuService.indexPending over the backlog`);
-    const t0 = performance.now();
-    await svc.indexPending();
-    const indexMs = performance.now() - t0;
-    service.push({
-      label: "+ WakuService.indexPending() over the whole backlog afterwards",
-      r: {
-        ops: n,
-        seconds: (ms + indexMs) / 1000,
-        rate: n / ((ms + indexMs) / 1000),
-        errors: 0,
-        writtenPerOp: b1 === undefined ? undefined : (bytesWritten()! - b0!) / n,
       },
     });
     if (o.singles > 0) {

@@ -6,13 +6,13 @@
  *   (the baseline the targets name; its layout is the bench's own);
  * - the gateway's writes: exactly what storage/waku_repo.ts commits for each
  *   message (publishWrites: its keys and values, the dedup check, the topic
- *   counter), as many messages per commit as KV allows it checks, and the
- *   deferred hash index moved by WakuRepo.indexPending itself.
+ *   counter, the receive-order head once per commit), as many messages per
+ *   commit as KV allows it checks.
  */
 import { createMetrics } from "../../lib/metrics.ts";
 import { encodeWakuMessage } from "../../protocols/waku/message.ts";
 import { openStore, type Store } from "../../storage/kv.ts";
-import { INDEX_BATCH, publishWrites, WakuRepo } from "../../storage/waku_repo.ts";
+import { publishWrites } from "../../storage/waku_repo.ts";
 import type { Phase } from "../harness/measure.ts";
 import { rawCommits, rawListPages, type RawWrites } from "../harness/raw_kv.ts";
 import type { Result } from "../harness/result.ts";
@@ -38,11 +38,22 @@ function storedAt(msgs: Messages, i: number) {
   });
 }
 
-/** The gateway's publish commit for message i: its dedup check, every set, the counter. */
+/**
+ * The gateway's publish commit for message i: its dedup check ("h"), every set, the counter, and
+ * the receive-order head (a sum here, so once per commit, as the gateway's check and set are).
+ */
 export function gatewayWrites(msgs: Messages, i: number): RawWrites {
   const w = storedAt(msgs, i);
-  if (w.blob) throw new Error(`Message ${i} would keep its payload in a blob`);
-  return { checks: [w.sets[0][0]], sets: w.sets, sums: [[w.counter, 1n]] };
+  return { checks: [w.sets.at(-1)![0]], sets: w.sets, sums: [[w.counter, 1n], [w.head, 1n]] };
+}
+
+/**
+ * The publish commit without the hash index's key and its check: what the layout's other keys
+ * cost. "h" is ordered by hash, so each message's lands on a random B-tree page.
+ */
+export function gatewayWritesWithoutHashIndex(msgs: Messages, i: number): RawWrites {
+  const w = gatewayWrites(msgs, i);
+  return { sets: w.sets.slice(0, -1), sums: w.sums };
 }
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) =>
@@ -72,24 +83,16 @@ export function openRawStore(path: string): Promise<Store> {
  */
 export const perGatewayCommit = (store: Store): number => store.limits.maxChecks;
 
-/**
- * The gateway's writes of messages [from, to) on raw KV: its publish commits, and every 20,000
- * messages (the gateway's indexer runs beside ingest, every 200 ms) the hash index catching up.
- */
+/** The gateway's writes of messages [from, to) on raw KV: its publish commits. */
 export function rawGatewayIngest(
   store: Store,
   msgs: Messages,
   from: number,
   to: number,
 ): Promise<Result> {
-  const repo = new WakuRepo(store);
   return rawCommits(store.kv, from, to, {
     perCommit: perGatewayCommit(store),
     writesOf: (i) => gatewayWrites(msgs, i),
-    every: 20_000,
-    between: async () => {
-      while (await repo.indexPending() === INDEX_BATCH) { /* more */ }
-    },
   });
 }
 

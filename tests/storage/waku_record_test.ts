@@ -4,14 +4,19 @@ import { storeEntryToJson } from "../../protocols/waku/rest_json.ts";
 import {
   decodeRecord,
   encodeRecord,
+  expandRecord,
   packInt64,
   recordBlobSize,
   recordHash,
   recordHasPubsubTopic,
+  recordSharedBlob,
   recordTag,
+  setReceivedTime,
   type StoredMessage,
   TAG_BLOB,
   TAG_INLINE,
+  TAG_SHARED_BLOB,
+  trimRecord,
   unpackInt64,
 } from "../../storage/waku_record.ts";
 import { fuzzSeed, hex, mutate, Rng } from "../protocols/waku/fuzz_util.ts";
@@ -112,13 +117,30 @@ Deno.test("record: the earlier JSON layout (tags 1 and 2) is still read", () => 
 
 Deno.test("record: with the payload in a blob, the record holds only its size", () => {
   const r = record(6, { payload: new Uint8Array(100_000).fill(7) });
-  const v = encodeRecord(r, true);
+  const v = encodeRecord(r, "chunks");
   assert.equal(recordTag(v), TAG_BLOB);
   assert.equal(recordBlobSize(v), 100_000);
+  assert.equal(recordSharedBlob(v), undefined);
   assert.ok(v.length < 1000);
   const back = decodeRecord(v);
   assert.deepEqual(back.message.payload, new Uint8Array(0));
   assert.deepEqual(recordHash(v), r.hash);
+});
+
+Deno.test("record: with the payload in the shared blob store, the record holds its size and SHA-256", () => {
+  const r = record(7, { payload: new Uint8Array(700_000).fill(9) });
+  const sha256 = new Uint8Array(32).map((_, i) => i + 1);
+  const v = encodeRecord(r, { sha256 });
+  assert.equal(recordTag(v), TAG_SHARED_BLOB);
+  assert.equal(recordBlobSize(v), 700_000);
+  assert.deepEqual(recordSharedBlob(v), sha256);
+  assert.ok(v.length < 1000);
+  const back = decodeRecord(v);
+  assert.deepEqual(back.message.payload, new Uint8Array(0));
+  assert.deepEqual(back.message.contentTopic, r.message.contentTopic);
+  // Its receivedTime is set at commit, in place.
+  setReceivedTime(v, 42n);
+  assert.equal(decodeRecord(v).receivedTime, 42n);
 });
 
 Deno.test("packInt64/unpackInt64 round trip", () => {
@@ -132,7 +154,7 @@ Deno.test("fuzz: decodeRecord returns or throws a SyntaxError on random and muta
   const rng = new Rng(seed);
   const valid = Array.from({ length: 8 }, (_, i) => {
     const r = record(i);
-    return encodeRecord(r, i % 3 === 0);
+    return encodeRecord(r, i % 3 === 0 ? "chunks" : i % 3 === 1 ? { sha256: r.hash } : undefined);
   });
   for (let i = 0; i < 4000; i++) {
     const input = i % 2 ? rng.bytes(rng.int(200)) : mutate(rng, valid[rng.int(valid.length)]);
@@ -144,5 +166,18 @@ Deno.test("fuzz: decodeRecord returns or throws a SyntaxError on random and muta
         `seed ${seed} iteration ${i} input ${hex(input)}: threw ${e}`,
       );
     }
+  }
+});
+
+Deno.test("record: the store's trimmed form drops hash and timestamp, and expands back", () => {
+  for (const place of [undefined, "chunks", { sha256: new Uint8Array(32).fill(3) }] as const) {
+    const r = record(11, { payload: new Uint8Array(300).fill(1) });
+    const full = encodeRecord(r, place);
+    const kept = trimRecord(full);
+    assert.equal(kept.length, full.length - 40);
+    assert.equal(trimRecord(kept), kept, "trimming twice changes nothing");
+    assert.ok(recordHasPubsubTopic(kept, new TextEncoder().encode(r.pubsubTopic)));
+    assert.deepEqual(expandRecord(kept, r.message.timestamp, r.hash), full);
+    assert.equal(expandRecord(full, 0n, new Uint8Array(32)), full, "a full record stays as it is");
   }
 });

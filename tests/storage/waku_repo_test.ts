@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { compareBytes } from "../../lib/bytes.ts";
 import { createMetrics } from "../../lib/metrics.ts";
 import { messageHash, type WakuMessage } from "../../protocols/waku/message.ts";
+import { BlobStore } from "../../storage/blob_store.ts";
+import { topicTag } from "../../storage/waku_layout.ts";
 import { openStore, type Store } from "../../storage/kv.ts";
 import { decodeRecord } from "../../storage/waku_record.ts";
 import {
@@ -12,6 +14,20 @@ import {
   WakuRepo,
 } from "../../storage/waku_repo.ts";
 import { tempDir } from "../helpers.ts";
+import { withTwoStores } from "./two_stores.ts";
+
+/** A view of the store that calls `onRead` on every get, getMany and list. */
+function countingReads(store: Store, onRead: () => void): Store {
+  const kv = new Proxy(store.kv, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop);
+      if (typeof v !== "function") return v;
+      if (prop === "get" || prop === "getMany" || prop === "list") onRead();
+      return v.bind(target);
+    },
+  });
+  return { ...store, kv };
+}
 
 const PS = "/waku/2/rs/0/0";
 const T0 = 1_732_000_000_000_000_000n;
@@ -232,7 +248,7 @@ Deno.test("WakuRepo keeps messages larger than a KV value in a chunked blob", as
     assert.equal(await repo.deleteOldest(PS, { keep: 0, maxDelete: 10 }), 2);
     const left = [];
     for await (const e of store.kv.list({ prefix: ["waku"] })) left.push(e.key);
-    assert.deepEqual(left, [["waku", "n", PS]]);
+    assert.deepEqual(left, [["waku", "n", PS], ["waku", "rt"]], "the counter and the head");
     assert.equal(await repo.count(PS), 0);
   });
 });
@@ -307,68 +323,160 @@ Deno.test("WakuRepo retention deletes long-topic messages in commits within KV's
     assert.equal(await repo.deleteOldest(ps, { keep: 0, maxDelete: 1000 }), 250);
     const left = [];
     for await (const e of store.kv.list({ prefix: ["waku"] })) left.push(e.key);
-    assert.deepEqual(left, [["waku", "n", ps]]);
+    assert.deepEqual(left, [["waku", "n", ps], ["waku", "rt"]], "the counter and the head");
   });
 });
 
-Deno.test("WakuRepo hash lookups are exact before and after the background indexer moves the backlog", async () => {
-  await withRepo(async (repo, store) => {
+Deno.test("WakuRepo hash lookups are one read each, exact from another handle on the KV file at once", async () => {
+  await withTwoStores(async (a, b) => {
+    const writer = new WakuRepo(a);
     const recs = Array.from({ length: 30 }, (_, i) => rec(i));
-    await ins(repo, recs);
-    const backlog = async () => {
-      let n = 0;
-      for await (const _ of store.kv.list({ prefix: ["waku", "q"] })) n++;
-      return n;
-    };
-    assert.equal(await backlog() > 0, true);
+    await ins(writer, recs);
     const want = (r: StoredMessage) => ({
       timestamp: r.message.timestamp,
       receivedTime: r.receivedTime,
     });
-    assert.deepEqual(await repo.locate(recs[7].hash), want(recs[7]), "found in the backlog");
-    assert.equal(await repo.indexPending(), 30);
-    assert.equal(await backlog() > 0, false);
-    assert.deepEqual(
-      await repo.locateMany(recs.map((r) => r.hash)),
-      recs.map(want),
-      "found in the index",
-    );
-    let indexed = 0;
-    for await (const _ of store.kv.list({ prefix: ["waku", "h"] })) indexed++;
-    assert.equal(indexed, 30);
-    assert.equal(await repo.locate(new Uint8Array(32).fill(1)), undefined);
+    // A second process (or this one after a restart) knows nothing in memory: it reads "h".
+    let reads = 0;
+    const other = new WakuRepo(countingReads(b, () => reads++));
+    assert.deepEqual(await other.locateMany(recs.map((r) => r.hash)), recs.map(want));
+    assert.equal(reads, 3, "30 hashes: three getMany calls of 10");
+    reads = 0;
+    assert.equal(await other.locate(new Uint8Array(32).fill(1)), undefined);
+    assert.equal(reads, 1, "an unknown hash costs one read, never a scan");
   });
 });
 
-Deno.test("WakuRepo writes a payload larger than half a commit as its own blob commits first", async () => {
-  await withRepo(async (repo) => {
+Deno.test("WakuRepo hash index never outlives a message retention deleted", async () => {
+  await withRepo(async (repo, store) => {
+    await ins(repo, Array.from({ length: 40 }, (_, i) => rec(i)));
+    assert.equal(await repo.deleteOldest(PS, { keep: 10, maxDelete: 100 }), 30);
+    let n = 0;
+    for await (const _ of store.kv.list({ prefix: ["waku", "h"] })) n++;
+    assert.equal(n, 10);
+  });
+});
+
+Deno.test("WakuRepo receive order is commit order, across two handles on one KV file", async () => {
+  await withTwoStores(async (a, b) => {
+    const one = new WakuRepo(a), two = new WakuRepo(b);
+    // The second commit's messages carry earlier receive times than the first's: they are
+    // stored after it, so they sort after it.
+    const early = [rec(1, { recv: T0 + 100n }), rec(2, { recv: T0 + 100n })];
+    const late = [rec(3, { recv: T0 + 50n }), rec(4, { recv: T0 + 10n })];
+    await ins(one, early);
+    await ins(two, late);
+    await ins(one, [rec(5, { recv: T0 })]);
+    const times = [...early, ...late].map((r) => r.receivedTime);
+    assert.deepEqual(times, [T0 + 100n, T0 + 101n, T0 + 102n, T0 + 103n]);
+    const page = await pageOf(one, {
+      order: "received",
+      contentTopics: [],
+      forward: true,
+      pageSize: 10,
+    });
+    assert.deepEqual(
+      page.messages.map((m) => new TextDecoder().decode(m.message.payload)),
+      [1, 2, 3, 4, 5].map((i) => `message ${i}`),
+    );
+  });
+});
+
+Deno.test("WakuRepo: a forward reader of receive order, paging while two writers commit, sees each message once", async () => {
+  await withTwoStores(async (a, b) => {
+    const writers = [new WakuRepo(a), new WakuRepo(b)];
+    const reader = new WakuRepo(a);
+    const batches = 30;
+    const seen: string[] = [];
+    let cursor: Position | undefined;
+    let writing = true;
+    const write = Promise.all(writers.map(async (w, k) => {
+      for (let i = 0; i < batches; i++) {
+        // The second writer's clock runs behind the first's.
+        const batch = Array.from(
+          { length: 10 },
+          (_, j) => rec(k * 100_000 + i * 10 + j, { recv: T0 - BigInt(k) * 1_000_000n }),
+        );
+        await ins(w, batch);
+      }
+    })).finally(() => writing = false);
+    for (let drained = false; !drained;) {
+      const wasWriting = writing;
+      const page = await pageOf(reader, {
+        order: "received",
+        contentTopics: [],
+        forward: true,
+        cursor,
+        pageSize: 37,
+      });
+      for (const m of page.messages) seen.push(m.hash.toHex());
+      const last = page.messages.at(-1);
+      if (last) cursor = { time: last.receivedTime, hash: last.hash };
+      drained = !wasWriting && page.messages.length === 0;
+    }
+    await write;
+    assert.equal(new Set(seen).size, seen.length, "no message twice");
+    assert.equal(seen.length, 2 * batches * 10, "every message");
+  });
+});
+
+Deno.test("WakuRepo keeps a payload too big for one commit in the shared blob store, referenced", async () => {
+  await withRepo(async (repo, store) => {
+    const blobs = new BlobStore(store);
+    const shared = new WakuRepo(store, blobs);
     const payload = new Uint8Array(600 * 1024).map((_, i) => (i * 31) & 255);
     const big = rec(3, { payload });
-    assert.deepEqual(await ins(repo, [big, rec(4)]), [true, true]);
-    assert.deepEqual(await ins(repo, [big]), [false], "the same message again is a duplicate");
+    assert.deepEqual(await ins(shared, [big, rec(4)]), [true, true]);
+    assert.deepEqual(await ins(shared, [big]), [false], "the same message again is a duplicate");
     const [got] = (await repo.getByHashes([big.hash])).map(decodeRecord);
     assert.deepEqual(got.message.payload, payload);
+    const sha = new Uint8Array(await crypto.subtle.digest("SHA-256", payload));
+    assert.equal(await blobs.references(sha), 1, "one reference, not one per copy or attempt");
+    // Retention drops the reference; collection then deletes the blob.
+    assert.equal(await shared.deleteOldest(PS, { keep: 0, maxDelete: 10 }), 2);
+    assert.equal(await blobs.references(sha), 0);
+    await blobs.collect({ graceMs: 0 });
+    assert.equal(await blobs.stat(sha), null);
   });
 });
 
-Deno.test("WakuRepo finds hashes another process left in the backlog, and its own without a scan", async () => {
-  await withRepo(async (repo, store) => {
-    const recs = Array.from({ length: 20 }, (_, i) => rec(i));
-    await ins(repo, recs);
-    const want = (r: StoredMessage) => ({
-      timestamp: r.message.timestamp,
-      receivedTime: r.receivedTime,
+Deno.test("WakuRepo: a blob collected between its put and the message's commit is put again, never pointed at", async () => {
+  await withRepo(async (_repo, store) => {
+    const blobs = new BlobStore(store);
+    // The first commit of the repository (the message's) waits for a collection of every
+    // unreferenced blob first: the one just put for it included.
+    let first = true;
+    const kv = new Proxy(store.kv, {
+      get(target, prop) {
+        if (prop !== "atomic") {
+          const v = Reflect.get(target, prop);
+          return typeof v === "function" ? v.bind(target) : v;
+        }
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = async () => {
+            if (first) {
+              first = false;
+              const stats = await blobs.collect({ graceMs: 0 });
+              assert.equal(stats.blobs, 1, "the payload's blob was collected");
+            }
+            return await commit();
+          };
+          return op;
+        };
+      },
     });
-    // A second repository on the same KV knows nothing of the first one's backlog in memory:
-    // it finds the messages by scanning "q", as a restarted or second gateway process would.
-    const other = new WakuRepo(store);
-    assert.deepEqual(await other.locateMany(recs.map((r) => r.hash)), recs.map(want));
-    // The writer answers from its memo even when "q" is emptied behind its back.
-    const q = [];
-    for await (const e of store.kv.list({ prefix: ["waku", "q"] })) q.push(e.key);
-    for (const k of q) await store.kv.delete(k);
-    assert.deepEqual(await repo.locate(recs[3].hash), want(recs[3]));
-    assert.equal(await other.locate(recs[3].hash), undefined);
+    const repo = new WakuRepo({ ...store, kv }, blobs);
+    const payload = new Uint8Array(500 * 1024).fill(5);
+    const big = rec(9, { payload });
+    assert.deepEqual(await ins(repo, [big]), [true]);
+    const [got] = (await repo.getByHashes([big.hash])).map(decodeRecord);
+    assert.deepEqual(got.message.payload, payload);
+    const sha = new Uint8Array(await crypto.subtle.digest("SHA-256", payload));
+    assert.equal(await blobs.references(sha), 1);
+    await blobs.collect({ graceMs: 0 });
+    assert.notEqual(await blobs.stat(sha), null, "a referenced blob stays");
   });
 });
 
@@ -489,5 +597,42 @@ Deno.test("WakuRepo: a cursor past the time window is an empty page; a topic nam
       });
       assert.equal(twice.messages.length, 10, `${order}: each message once`);
     }
+  });
+});
+
+Deno.test("WakuRepo: topics whose tags collide are still told apart by their records", async () => {
+  await withRepo(async (repo) => {
+    // Two content topics with the same FNV-1a tag, found by search; and pubsub topics likewise.
+    const [ctA, ctB] = ["/app/1/c-1022789/proto", "/app/1/c-1239192/proto"];
+    assert.deepEqual(topicTag(ctA), topicTag(ctB));
+    const a = Array.from({ length: 20 }, (_, i) => rec(i, { ct: i % 2 ? ctA : ctB }));
+    await ins(repo, a);
+    const beta2 = await pageOf(repo, {
+      order: "received",
+      contentTopics: [ctA],
+      forward: true,
+      pageSize: 100,
+    });
+    assert.deepEqual(
+      beta2.messages.map(hex),
+      a.filter((r) => r.message.contentTopic === ctA).map(hex),
+    );
+    const psA = ctA, psB = ctB; // the same strings serve as colliding pubsub topics
+    const b = Array.from(
+      { length: 20 },
+      (_, i) => rec(100 + i, { ps: i % 2 ? psA : psB, ct: "/x" }),
+    );
+    await ins(repo, b);
+    const v3 = await pageOf(repo, {
+      order: "timestamp",
+      contentTopics: ["/x"],
+      pubsubTopic: psA,
+      forward: true,
+      pageSize: 100,
+    });
+    assert.deepEqual(
+      v3.messages.map(hex).sort(),
+      b.filter((r) => r.pubsubTopic === psA).map(hex).sort(),
+    );
   });
 });
