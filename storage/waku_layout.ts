@@ -4,9 +4,9 @@
  * | key                                | value                                            |
  * | ---------------------------------- | ------------------------------------------------ |
  * | ["waku","t",timestamp,hash]        | record, trimmed (waku_record.ts): v3 order       |
- * | ["waku","tc",contentTopic,ts,hash] | pubsub topic's tag (4 bytes): v3 by content topic|
- * | ["waku","tp",pubsubTopic,ts,hash]  | empty: v3 by pubsub topic; retention             |
- * | ["waku","r",receivedTime,hash]     | timestamp (8 bytes) ‖ content topic's tag        |
+ * | ["waku","tc",tag(contentTopic),ts,hash] | tag(pubsubTopic): v3 by content topic       |
+ * | ["waku","tp",tag(pubsubTopic),ts,hash]  | empty: v3 by pubsub topic; retention        |
+ * | ["waku","r",receivedTime,hash]     | timestamp (8 bytes) ‖ tag(contentTopic)          |
  * | ["waku","h",hash]                  | timestamp ‖ receivedTime (16 bytes)              |
  * | ["waku","n",pubsubTopic]           | Deno.KvU64: messages stored on the topic         |
  * | ["waku","b",hash,i]                | payload chunk i (records of tag 4)               |
@@ -22,8 +22,10 @@
  * costs more than reading a range (~17 µs a key by getMany against ~8 µs a
  * listed entry), which filtered pages pay.
  *
- * A topic's tag is 4 bytes of a hash of it: filters compare tags while they
- * scan, and the records read afterwards settle the rare false match.
+ * A topic's tag is the first 8 bytes of its SHA-256: in keys it is shorter
+ * than most topics (KV keeps every key twice), and filters compare tags
+ * while they scan. Pages read the records afterwards and test the topics
+ * themselves, so even a collision (none is known) only shortens a page.
  *
  * "h" is written in the publish commit and deleted in retention's, so a
  * cursor or hash lookup is one read, exact at every moment.
@@ -33,6 +35,7 @@
  * later sorts later, and a beta2 reader paging forward misses nothing.
  */
 import { packInt64, unpackInt64 } from "./waku_record.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8Encode } from "../lib/bytes.ts";
 
 /** The current layout's number, kept under LAYOUT_KEY. */
@@ -46,14 +49,14 @@ export const tKey = (ts: bigint, hash: Uint8Array): Deno.KvKey => [P, "t", ts, h
 export const tcKey = (ct: string, ts: bigint, hash: Uint8Array): Deno.KvKey => [
   P,
   "tc",
-  ct,
+  topicTag(ct),
   ts,
   hash,
 ];
 export const tpKey = (ps: string, ts: bigint, hash: Uint8Array): Deno.KvKey => [
   P,
   "tp",
-  ps,
+  topicTag(ps),
   ts,
   hash,
 ];
@@ -64,36 +67,41 @@ export const chunksPrefix = (hash: Uint8Array): Deno.KvKey => [P, "b", hash];
 
 /** Index prefixes: all messages by time, by content topic, by pubsub topic, by receive time. */
 export const T_INDEX: Deno.KvKey = [P, "t"];
-export const tcIndex = (ct: string): Deno.KvKey => [P, "tc", ct];
-export const tpIndex = (ps: string): Deno.KvKey => [P, "tp", ps];
+export const tcIndex = (ct: string): Deno.KvKey => [P, "tc", topicTag(ct)];
+export const tpIndex = (ps: string): Deno.KvKey => [P, "tp", topicTag(ps)];
 export const R_INDEX: Deno.KvKey = [P, "r"];
 export const COUNTERS: Deno.KvKey = [P, "n"];
 
 export const EMPTY = new Uint8Array(0);
 
-/** A topic's tag: FNV-1a (32 bits) of its UTF-8 bytes, big-endian. */
+/** Bytes in a topic's tag. */
+export const TAG_BYTES = 8;
+const tags = new Map<string, Uint8Array>();
+
+/** A topic's tag: the first 8 bytes of the SHA-256 of its UTF-8 (remembered for 10,000 topics). */
 export function topicTag(topic: string): Uint8Array {
-  const bytes = utf8Encode(topic);
-  let h = 0x811c9dc5;
-  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, h >>> 0, false);
-  return out;
+  let tag = tags.get(topic);
+  if (tag) return tag;
+  tag = sha256(utf8Encode(topic)).subarray(0, TAG_BYTES);
+  if (tags.size >= 10_000) tags.clear();
+  tags.set(topic, tag);
+  return tag;
 }
 
 /** Whether `value` ends with one of these tags. */
 export function endsWithTag(value: Uint8Array, tags: readonly Uint8Array[]): boolean {
-  const at = value.length - 4;
-  return at >= 0 &&
-    tags.some((t) =>
-      value[at] === t[0] && value[at + 1] === t[1] && value[at + 2] === t[2] &&
-      value[at + 3] === t[3]
-    );
+  const at = value.length - TAG_BYTES;
+  if (at < 0) return false;
+  outer: for (const t of tags) {
+    for (let i = 0; i < TAG_BYTES; i++) if (value[at + i] !== t[i]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 /** An "r" value: the timestamp, and the tag of the content topic a beta2 filter matches. */
 export function receivedValue(ts: bigint, contentTopic: string): Uint8Array {
-  const out = new Uint8Array(12);
+  const out = new Uint8Array(8 + TAG_BYTES);
   out.set(packInt64(ts));
   out.set(topicTag(contentTopic), 8);
   return out;

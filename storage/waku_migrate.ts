@@ -5,8 +5,9 @@
  * Layout 1 (no "layout" key) kept the record in "tc" and "tp" too, the
  * timestamp alone in "r", a second receive-order index "rc", and hashes in
  * a backlog "q" that a background job moved to "h". Its "t" and chunk keys
- * are what layout 2 keeps, so the conversion rewrites per message "tc",
- * "tp", "r" and "h" (each commit checks the message's "t" entry, so a message
+ * are what layout 2 keeps, so the conversion rewrites per message "tc" and
+ * "tp" (now keyed by topic tags), "r" and "h" (each commit checks the
+ * message's "t" entry, so a message
  * retention deletes meanwhile gets no index entries back), then deletes
  * "rc" and "q", sets the receive-order head above every receivedTime, and
  * writes the layout number last. Every step is idempotent: a crash midway
@@ -94,19 +95,30 @@ async function convert(store: Store, entries: Deno.KvEntry<Uint8Array>[]): Promi
       [rKey(rec.receivedTime, rec.hash), receivedValue(ts, ct)],
       [hKey(rec.hash), locatedValue({ timestamp: ts, receivedTime: rec.receivedTime })],
     ];
-    return { e, sets };
+    // Layout 1 keyed "tc" and "tp" by the topics themselves.
+    const deletes: Deno.KvKey[] = [
+      ["waku", "tc", ct, ts, rec.hash],
+      ["waku", "tp", rec.pubsubTopic, ts, rec.hash],
+    ];
+    return { e, sets, deletes };
   });
   const runs = chunkForCommit(
     items,
     store.limits,
-    ({ e, sets }) => addCosts(checkCost(e.key), ...sets.map(([k, v]) => setCost(k, v.length))),
+    ({ e, sets, deletes }) =>
+      addCosts(
+        checkCost(e.key),
+        ...sets.map(([k, v]) => setCost(k, v.length)),
+        ...deletes.map(deleteCost),
+      ),
   );
   for (const run of runs) {
     let live = run;
     while (live.length) {
       const res = await commit(store, "waku", (op) => {
-        for (const { e, sets } of live) {
+        for (const { e, sets, deletes } of live) {
           op.check(e);
+          for (const k of deletes) op.delete(k);
           for (const [k, v] of sets) op.set(k, v);
         }
       });

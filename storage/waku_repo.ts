@@ -484,14 +484,18 @@ export class WakuRepo {
       };
     }
     const ps = q.pubsubTopic;
+    const psBytes = ps === undefined ? undefined : utf8Encode(ps);
     if (topics.length) {
-      if (ps === undefined) return { bases: topics.map(tcIndex), inline: false, timestamp: byTime };
-      // A "tc" entry's value is the tag of its message's pubsub topic.
-      const tag = [topicTag(ps)], bytes = utf8Encode(ps);
+      // "tc" is keyed by the content topic's tag and holds the pubsub topic's: the records,
+      // read next, settle both topics exactly.
+      const tag = ps === undefined ? undefined : [topicTag(ps)];
       return {
         bases: topics.map(tcIndex),
-        keep: (s) => endsWithTag(s.value, tag),
-        exact: (r) => recordHasPubsubTopic(r, bytes),
+        keep: tag && ((s) => endsWithTag(s.value, tag)),
+        exact: (r) => {
+          if (psBytes && !recordHasPubsubTopic(r, psBytes)) return false;
+          return topics.includes(decodeRecord(r).message.contentTopic);
+        },
         inline: false,
         timestamp: byTime,
       };
@@ -503,7 +507,12 @@ export class WakuRepo {
       const keep = (s: Scanned) => recordHasPubsubTopic(s.value, bytes);
       return { bases: [T_INDEX], keep, inline: true, timestamp: byTime };
     }
-    return { bases: [tpIndex(ps)], inline: false, timestamp: byTime };
+    return {
+      bases: [tpIndex(ps)],
+      exact: (r) => recordHasPubsubTopic(r, psBytes!),
+      inline: false,
+      timestamp: byTime,
+    };
   }
 
   /**
@@ -518,19 +527,32 @@ export class WakuRepo {
   ): Promise<number> {
     let excess = 0;
     if (opts.keep !== undefined) excess = Math.max(0, (await this.count(pubsubTopic)) - opts.keep);
-    const victims: Deno.KvKey[] = [];
-    for await (
-      const e of this.store.kv.list({ prefix: tpIndex(pubsubTopic) }, { batchSize: 500 })
-    ) {
-      if (victims.length >= opts.maxDelete) break;
-      const ts = e.key[3] as bigint;
-      const old = opts.before !== undefined && ts < opts.before;
-      if (!old && victims.length >= excess) break;
-      victims.push(tKey(ts, e.key[4] as Uint8Array));
+    // The oldest records of the topic, read in groups from "tp" (a message of another topic
+    // under the same tag, of which none is known, is passed over).
+    const topic = utf8Encode(pubsubTopic);
+    const mine: Deno.KvEntry<Uint8Array>[] = [];
+    const it = this.store.kv.list({ prefix: tpIndex(pubsubTopic) }, { batchSize: 500 });
+    for (let done = false; !done && mine.length < opts.maxDelete;) {
+      const keys: Deno.KvKey[] = [];
+      while (keys.length < 100) {
+        const n = await it.next();
+        if (n.done) {
+          done = true;
+          break;
+        }
+        keys.push(tKey(n.value.key[3] as bigint, n.value.key[4] as Uint8Array));
+      }
+      for (const e of await getMany<Uint8Array>(this.store, keys)) {
+        if (e.versionstamp === null || !recordHasPubsubTopic(fromEntry(e), topic)) continue;
+        const old = opts.before !== undefined && (e.key[2] as bigint) < opts.before;
+        if ((!old && mine.length >= excess) || mine.length >= opts.maxDelete) {
+          done = true;
+          break;
+        }
+        mine.push(e);
+      }
     }
-    const entries = await getMany<Uint8Array>(this.store, victims);
-    const doomed = entries.filter((e) => e.versionstamp !== null).map((e) => {
-      const entry = e as Deno.KvEntry<Uint8Array>;
+    const doomed = mine.map((entry) => {
       const value = fromEntry(entry);
       const rec = decodeRecord(value);
       const keys: Deno.KvKey[] = messageSets(rec, EMPTY).map(([k]) => k);

@@ -218,6 +218,21 @@ export async function queryLadder(
       label: "WakuRepo.page of 100 from a start time (the index read alone, no cursor)",
       r: await pages(async (k) => (await page(k, false)).records.length),
     });
+    log(`breakdown: WakuRepo.page with a contentTopics filter at ${at}`);
+    const topics = pos.map((i) => msgs.meta(i).contentTopic);
+    rungs.push({
+      label: "WakuRepo.page of 100 with a contentTopics filter, from a start time (the topic's " +
+        "index, then the records by key: what one copy of the content costs a filtered page)",
+      r: await pages(async (k) =>
+        (await repo.page({
+          order: "timestamp",
+          contentTopics: [topics[k]],
+          forward: true,
+          pageSize: 100,
+          startTime: times[k] + 1n,
+        })).records.length
+      ),
+    });
     log(`breakdown: + WakuRepo.locate(cursor)`);
     rungs.push({
       label: "+ the cursor: WakuRepo.locate(hash), then the page after it",
