@@ -8,12 +8,13 @@
  * `Allow`. This module knows no protocol: JSON integers are kept exact for
  * the fields a schema marks with exactInt64(), and repeated query
  * parameters are joined for the fields marked with listParam() and refused
- * for the others.
+ * for the others. A route may take query names in any case, and may add
+ * members of its ecosystem's error bodies to the problems it answers.
  */
 import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { type FieldProblem, HttpError } from "../error.ts";
+import { type FieldProblem, HttpError, toHttpError } from "../error.ts";
 import { parseJsonExact } from "../lib/json_exact.ts";
 import { requireApiKey } from "../middleware/auth.ts";
 import { limitBody } from "../middleware/body_limit.ts";
@@ -60,6 +61,14 @@ export interface RouteDef<
    * that only reads (a query in a body) says "read".
    */
   access?: "read" | "write";
+  /** Query parameter names match whatever their case (nwaku's REST server lower-cases them). */
+  caseInsensitiveQuery?: boolean;
+  /**
+   * Members added to each 4xx problem this route answers, validation ones
+   * included: the fields its ecosystem's clients read in an error body
+   * (nwaku's `statusDesc`). Members the handler set on its HttpError win.
+   */
+  problemMembers?: (problem: HttpError) => Record<string, unknown>;
   responses: RouteConfig["responses"];
 }
 
@@ -112,7 +121,11 @@ export class Routes {
     const int64Keys = def.body?.json ? exactInt64Keys(def.body.json) : [];
     const run: MiddlewareHandler = async (c) => {
       const params = parse(def.params, pathParams(c.req.param()), "path");
-      const query = parse(def.query, queryObject(c.req.url, def.query), "query");
+      const query = parse(
+        def.query,
+        queryObject(c.req.url, def.query, def.caseInsensitiveQuery),
+        "query",
+      );
       let body: z.infer<B> | undefined;
       let contentType: string | undefined;
       if (def.body) {
@@ -140,7 +153,8 @@ export class Routes {
       requestTimeout(def.timeoutMs ?? this.defaults.timeoutMs),
       limitBody(def.bodyLimit ?? this.defaults.bodyLimit),
     ];
-    this.app.on([def.method.toUpperCase()], [honoPath], ...guards, run);
+    const handle = def.problemMembers ? withMembers(run, def.problemMembers) : run;
+    this.app.on([def.method.toUpperCase()], [honoPath], ...guards, handle);
   }
 
   /**
@@ -183,6 +197,28 @@ export class Routes {
       responses: { ...def.responses, "4XX": problemResponse, "5XX": serverProblemResponse },
     });
   }
+}
+
+/**
+ * Adds a route's members to the 4xx problems its handling throws; a 5xx goes
+ * on as thrown, so the app logs it with its cause.
+ */
+function withMembers(
+  run: MiddlewareHandler,
+  members: (problem: HttpError) => Record<string, unknown>,
+): MiddlewareHandler {
+  return async (c, next) => {
+    try {
+      return await run(c, next);
+    } catch (e) {
+      const http = toHttpError(e);
+      if (http.status >= 500) throw e;
+      throw new HttpError(http.status, http.message, {
+        ...http.init,
+        extensions: { ...members(http), ...http.init.extensions },
+      });
+    }
+  };
 }
 
 /**
@@ -262,17 +298,24 @@ function marked(s: z.ZodType, set: WeakSet<z.ZodType>): boolean {
 /**
  * The query as an object of strings: a parameter given more than once is
  * joined with commas where the schema marks a list, and a 400 elsewhere
- * (rather than one value silently winning).
+ * (rather than one value silently winning). With `anyCase`, a name is the
+ * schema's name of the same letters, whatever their case.
  */
-function queryObject(url: string, schema: z.ZodType | undefined): Record<string, string> {
+function queryObject(
+  url: string,
+  schema: z.ZodType | undefined,
+  anyCase = false,
+): Record<string, string> {
   const out: Record<string, string> = {};
   const shape = schema
     ? ((schema as unknown as { _zod: { def: { shape?: Record<string, z.ZodType> } } })._zod.def
       .shape ?? {})
     : {};
+  const names = new Map(anyCase ? Object.keys(shape).map((k) => [k.toLowerCase(), k]) : []);
   const repeated: FieldProblem[] = [];
-  for (const [k, v] of searchParams(url)) {
-    if (!(k in out)) out[k] = v;
+  for (const [name, v] of searchParams(url)) {
+    const k = names.get(name.toLowerCase()) ?? name;
+    if (!Object.hasOwn(out, k)) out[k] = v;
     else if (shape[k] && marked(shape[k], LISTS)) out[k] += "," + v;
     else repeated.push({ field: `query.${k}`, message: "is given more than once" });
   }

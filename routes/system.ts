@@ -1,7 +1,9 @@
 /**
  * System routes: health, Prometheus metrics, the OpenAPI document, and an
  * API reference page whose assets come from the swagger-ui-dist package
- * (no CDN), so it renders offline.
+ * (no CDN), so it renders offline. /health also answers nwaku's health
+ * report (`nodeHealth`, `protocolsHealth`), whose protocols the bridges
+ * report through reportProtocolHealth.
  */
 import { z } from "@hono/zod-openapi";
 // The path helper alone: the package index would load the 1.4 MB bundle as a module.
@@ -15,6 +17,33 @@ export const VERSION = "0.1.0";
 /** How often /health probes KV at most; calls in between answer with the last probe. */
 const PROBE_EVERY_MS = 1000;
 
+/** A status of nwaku's health report. */
+export type HealthStatus =
+  | "INITIALIZING"
+  | "SYNCHRONIZING"
+  | "READY"
+  | "NOT_READY"
+  | "NOT_MOUNTED"
+  | "SHUTTING_DOWN";
+
+/** One protocol's health; /health writes it as nwaku does: `{"<protocol>": "<health>", "desc"?}`. */
+export interface ProtocolHealth {
+  protocol: string;
+  health: HealthStatus;
+  desc?: string;
+}
+
+/** The protocol reports bridges added to each app's routes. */
+const reports = new WeakMap<Routes, (() => ProtocolHealth[])[]>();
+
+/**
+ * Lists a bridge's protocols in /health's `protocolsHealth`, in the order
+ * reported; while KV fails, those READY are NOT_READY, with KV's trouble as `desc`.
+ */
+export function reportProtocolHealth(routes: Routes, report: () => ProtocolHealth[]): void {
+  reports.set(routes, [...reports.get(routes) ?? [], report]);
+}
+
 const Health = z.object({
   status: z.enum(["ok", "degraded"]),
   version: z.string(),
@@ -24,6 +53,12 @@ const Health = z.object({
       "error: the store fails",
   }),
   kvDetail: z.string().optional().openapi({ description: "What failed, when kv is not ok" }),
+  nodeHealth: z.enum(["READY", "NOT_READY"]).openapi({
+    description: "nwaku's: READY when KV takes reads and writes",
+  }),
+  protocolsHealth: z.array(z.record(z.string(), z.string())).openapi({
+    description: 'nwaku\'s: one `{"<protocol>": "<status>", "desc"?: "<why>"}` per protocol',
+  }),
 }).openapi("Health");
 
 /** The docs page's assets: a file of swagger-ui-dist, or our own initialiser. */
@@ -61,7 +96,9 @@ export function systemRoutes(routes: Routes, deps: { store: Store; metrics: Metr
     path: "/health",
     tags: ["system"],
     summary: "Liveness, and whether KV takes reads and writes",
-    description: "Probes KV with a read and a small write, at most once a second.",
+    description: "Probes KV with a read and a small write, at most once a second. Also nwaku's " +
+      "health report: `nodeHealth` and `protocolsHealth` (nwaku answers 200 whatever its " +
+      "health; this route answers 503 while KV fails).",
     responses: {
       200: { description: "Healthy", content: { "application/json": { schema: Health } } },
       503: {
@@ -71,14 +108,22 @@ export function systemRoutes(routes: Routes, deps: { store: Store; metrics: Metr
     },
   }, async (c) => {
     const { kv, detail } = await probe();
+    const ready = kv === "ok";
+    const protocolsHealth = (reports.get(routes) ?? []).flatMap((report) => report()).map((p) => {
+      const down = p.health === "READY" && !ready;
+      const desc = down ? `the store (KV) fails: ${detail}` : p.desc;
+      return { [p.protocol]: down ? "NOT_READY" : p.health, ...(desc ? { desc } : {}) };
+    });
     const body = {
-      status: kv === "ok" ? "ok" : "degraded",
+      status: ready ? "ok" : "degraded",
       version: VERSION,
       uptimeSeconds: Math.round((performance.now() - started) / 1000),
       kv,
       ...(detail ? { kvDetail: detail } : {}),
+      nodeHealth: ready ? "READY" : "NOT_READY",
+      protocolsHealth,
     };
-    return c.json(body, kv === "ok" ? 200 : 503);
+    return c.json(body, ready ? 200 : 503);
   });
 
   routes.define(

@@ -16,11 +16,13 @@ import type { LiveEvent, LiveHub } from "../services/live_hub.ts";
 import { type Publication, WAKU_CHANNEL, type WakuService } from "../services/waku_service.ts";
 import { exactInt64Keys, fieldProblems, parse, parseJson, type Routes } from "./define.ts";
 import { frameId, liveSse, liveWebSocket, sendFrame } from "./live.ts";
+import { PUBLISHED, publishedAnswer, validateAsNwaku } from "./waku_publish_nwaku.ts";
 import {
   BulkBody,
   BulkItem,
   LiveQuery,
   MAX_BULK_MESSAGES,
+  NwakuMessage,
   PubsubTopicParam,
   RelayMessage,
   Topic,
@@ -49,7 +51,6 @@ export const MAX_CONCURRENT_BULKS = 2;
 /** Publish frames one WebSocket may have in flight; past it a frame is answered 503 Busy. */
 export const MAX_FRAMES_IN_FLIGHT = 256;
 
-const PublishResult = z.object({ messageHash: z.string() }).openapi("PublishResult");
 const BulkResult = z.object({
   count: z.number(),
   stored: z.number(),
@@ -84,21 +85,28 @@ export function wakuRelayRoutes(routes: Routes, deps: WakuRelayDeps): void {
     path: "/relay/v1/messages/{pubsubTopic}",
     tags: ["waku relay"],
     summary: "Publish a message",
-    description:
-      "nwaku's relay publish. The message is stored (unless ephemeral) before the answer. " +
-      "The body is nwaku's JSON, or a protobuf WakuMessage (application/x-protobuf).",
+    description: "nwaku's relay publish. The message is stored (unless ephemeral) before the " +
+      "answer, on any topic (nwaku publishes only on topics it is subscribed to). The body is " +
+      "nwaku's JSON, checked as nwaku checks it (an empty payload or a message over the size " +
+      "limit is a 400 saying `Failed to publish: …`), or a protobuf WakuMessage " +
+      "(application/x-protobuf; over the size limit is a 413). `Accept: text/plain` answers " +
+      "nwaku's `OK`.",
     params: PubsubTopicParam,
-    body: { json: RelayMessage, raw: ["application/x-protobuf"] },
-    responses: {
-      200: { description: "Published", content: { "application/json": { schema: PublishResult } } },
-    },
+    body: { json: NwakuMessage, raw: ["application/x-protobuf"] },
+    responses: PUBLISHED,
   }, async (c, { params, body }) => {
-    const message = body
-      ? toWakuMessage(body)
-      : decodeProtobufMessage(new Uint8Array(await c.req.arrayBuffer()));
-    const p = waku.validate({ pubsubTopic: params.pubsubTopic, message });
+    const p = body
+      ? validateAsNwaku(
+        waku,
+        { pubsubTopic: params.pubsubTopic, message: toWakuMessage(body) },
+        { prefix: "Failed to publish: " },
+      )
+      : waku.validate({
+        pubsubTopic: params.pubsubTopic,
+        message: decodeProtobufMessage(new Uint8Array(await c.req.arrayBuffer())),
+      });
     const r = await waku.publish(p);
-    return c.json({ messageHash: toHex0x(r.hash) });
+    return publishedAnswer(c, r.hash);
   });
 
   let bulks = 0;

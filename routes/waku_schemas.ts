@@ -3,17 +3,34 @@
  * requests and document them in /openapi.json.
  */
 import { z } from "@hono/zod-openapi";
-import { fromBase64, fromHex0x, utf8Length } from "../lib/bytes.ts";
+import { fromBase64, utf8Length } from "../lib/bytes.ts";
 import type { WakuMessage } from "../protocols/waku/message.ts";
+import { isEmptyOrWhitespace } from "../protocols/waku/nim_text.ts";
+import {
+  DEFAULT_PAGE_SIZE,
+  parseAscending,
+  parseContentTopics,
+  parseHash,
+  parseHashes,
+  parseIncludeData,
+  parsePageSize,
+  parsePeerAddr,
+  parsePubsubTopic,
+  parseTime,
+} from "../protocols/waku/rest_query.ts";
 import { MAX_QUERY_TOPICS, MAX_TOPIC_BYTES } from "../protocols/waku/store_rpc.ts";
 import { exactInt64, listParam } from "./define.ts";
 
+// "Incorrect base64 string" is nwaku's wording, which its clients may look for.
 const base64 = (what: string) =>
   z.string().transform((s, ctx) => {
     try {
       return fromBase64(s);
     } catch {
-      ctx.addIssue({ code: "custom", message: `${what} is not valid base64` });
+      ctx.addIssue({
+        code: "custom",
+        message: `${what} is not valid base64 (Incorrect base64 string)`,
+      });
       return z.NEVER;
     }
   });
@@ -38,11 +55,22 @@ const int64 = () =>
 
 const topicBytes = (max: number) => (s: string) => utf8Length(s) <= max;
 
+const fitsKey = topicBytes(MAX_TOPIC_BYTES);
+const TOO_LONG = `must be at most ${MAX_TOPIC_BYTES} bytes`;
+
 /** A topic, as a path segment or field. */
 export const Topic = z.string().min(1, "must not be empty").refine(
   (s) => s.isWellFormed(),
   "must be valid Unicode (it has a lone surrogate)",
-).refine(topicBytes(MAX_TOPIC_BYTES), `must be at most ${MAX_TOPIC_BYTES} bytes`);
+).refine(fitsKey, TOO_LONG);
+
+/**
+ * A topic as nwaku takes one in a body: any text, which nwaku's own rules
+ * (sharding, topic format) judge later, in its words; at most 512 bytes, as
+ * a longer one is in no key.
+ */
+export const AnyTopic = z.string().refine((s) => s.isWellFormed(), "must be valid Unicode")
+  .refine(fitsKey, TOO_LONG);
 
 /** nwaku's relay message JSON. */
 export const RelayMessage = z.object({
@@ -63,8 +91,35 @@ export const RelayMessage = z.object({
   ephemeral: z.boolean().optional(),
 }).openapi("RelayMessage");
 
+/** A string nwaku requires, and refuses when empty or only whitespace, in its words. */
+const required = (field: string) => {
+  const message = `Field \`${field}\` is missing or empty`;
+  return z.string({ error: message }).refine((s) => !isEmptyOrWhitespace(s), message);
+};
+
+/**
+ * nwaku's relay message JSON as its REST API reads a publish: `payload` and
+ * `contentTopic` must not be empty or blank, and `proof` is the
+ * rate_limit_proof (base64).
+ */
+export const NwakuMessage = RelayMessage.extend({
+  payload: required("payload").pipe(base64("payload")).openapi({
+    type: "string",
+    format: "byte",
+    description: "base64, not empty",
+  }),
+  contentTopic: required("contentTopic").pipe(Topic).openapi({ type: "string" }),
+  proof: base64("proof").optional().openapi({
+    type: "string",
+    format: "byte",
+    description: "rate_limit_proof (base64)",
+  }),
+}).openapi("NwakuMessage");
+
 /** Converts a validated relay message to a WakuMessage (timestamp 0 = to be filled in). */
-export function toWakuMessage(m: z.infer<typeof RelayMessage>): WakuMessage {
+export function toWakuMessage(
+  m: z.infer<typeof RelayMessage> & { proof?: Uint8Array },
+): WakuMessage {
   const msg: WakuMessage = {
     payload: m.payload,
     contentTopic: m.contentTopic,
@@ -72,6 +127,7 @@ export function toWakuMessage(m: z.infer<typeof RelayMessage>): WakuMessage {
     timestamp: m.timestamp ?? 0n,
   };
   if (m.meta?.length) msg.meta = m.meta;
+  if (m.proof?.length) msg.rateLimitProof = m.proof;
   if (m.ephemeral) msg.ephemeral = true;
   return msg;
 }
@@ -93,17 +149,16 @@ export const PubsubTopicParam = z.object({
   }),
 });
 
-const hash = z.string().transform((s, ctx) => {
-  try {
-    const b = fromHex0x(s);
-    if (b.length === 32) return b;
-  } catch { /* reported below */ }
-  ctx.addIssue({
-    code: "custom",
-    message: `"${s.slice(0, 80)}" is not a 0x-hex 32-byte message hash`,
-  });
-  return z.NEVER;
+export const ContentTopicParam = z.object({
+  contentTopic: Topic.openapi({
+    param: { name: "contentTopic", in: "path" },
+    example: "/app/1/chat/proto",
+  }),
 });
+
+/** A JSON array of topics as nwaku's subscription routes take it, at most `max`. */
+export const TopicList = (max: number) =>
+  z.array(AnyTopic).max(max, `at most ${max} topics per request`);
 
 const list = (max: number, what: string) =>
   listParam(
@@ -113,35 +168,85 @@ const list = (max: number, what: string) =>
     ),
   );
 
-const flag = (dflt: boolean) =>
-  z.enum(["true", "false"]).default(dflt ? "true" : "false").transform((v) => v === "true");
-
 /** Live filters (WebSocket and SSE), the same as the store query's. */
 export const LiveQuery = z.object({
   pubsubTopic: Topic.optional(),
   contentTopics: list(MAX_QUERY_TOPICS, "content topics").pipe(z.array(Topic)).optional(),
 });
 
-/** GET /store/v3/messages query, as nwaku's. */
+/**
+ * A store query parameter read as nwaku reads it: absent or empty is
+ * `absent`, anything else goes through `parse` (protocols/waku/rest_query.ts),
+ * whose error, in nwaku's words, is the field's problem.
+ */
+const nwakuParam = <T>(parse: (value: string) => T, absent: T) =>
+  z.string().optional().transform((v, ctx): T => {
+    if (v === undefined || v === "") return absent;
+    try {
+      return parse(v);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** Most hashes one query may name (nwaku's postgres archive takes no more either). */
+export const MAX_QUERY_HASHES = 100;
+
+const timeParam = nwakuParam(parseTime, undefined).openapi({
+  type: "string",
+  description: "Unix ns, inclusive; 0 or less is no bound",
+});
+
+/**
+ * GET /store/v3/messages query, read as nwaku reads it: an empty value is
+ * absent; topics, hashes, cursor and peerAddr are percent-decoded once more;
+ * errors carry nwaku's messages. Beyond nwaku: at most 10 content topics and
+ * 100 hashes, and topics of at most 512 bytes (a longer one is in no key).
+ */
 export const StoreQueryParams = z.object({
-  pubsubTopic: Topic.optional(),
-  contentTopics: list(MAX_QUERY_TOPICS, "content topics").pipe(z.array(Topic)).optional()
-    .openapi({ type: "string", description: "comma-separated, at most 10" }),
-  startTime: int64().optional().openapi({ type: "string", description: "Unix ns, inclusive" }),
-  endTime: int64().optional().openapi({ type: "string", description: "Unix ns, inclusive" }),
-  hashes: list(100, "hashes").pipe(z.array(hash)).optional()
-    .openapi({ type: "string", description: "comma-separated 0x-hex message hashes" }),
-  cursor: hash.optional().openapi({
+  peerAddr: nwakuParam(parsePeerAddr, undefined).openapi({
     type: "string",
-    description: "0x-hex message hash (exclusive)",
+    description: "a store peer's multiaddr, checked as nwaku checks it; the query is " +
+      "answered from this gateway's store",
   }),
-  pageSize: z.coerce.number().int().min(0).optional()
-    .transform((n) => n === undefined || n === 0 ? 20 : Math.min(n, 100))
-    .openapi({ type: "integer", description: "default 20, max 100 (larger is clamped)" }),
-  ascending: flag(true).openapi({ type: "string", enum: ["true", "false"] }),
-  includeData: flag(false).openapi({ type: "string", enum: ["true", "false"] }),
-  peerAddr: z.string().optional().openapi({
-    description: "accepted for nwaku compatibility; this gateway is the store",
+  includeData: nwakuParam(parseIncludeData, false).openapi({
+    type: "string",
+    description: "Nim's parseBool: y/yes/true/1/on or n/no/false/0/off (any case); default false",
+  }),
+  pubsubTopic: nwakuParam(parsePubsubTopic, undefined).refine((t) => !t || fitsKey(t), TOO_LONG)
+    .openapi({ type: "string" }),
+  contentTopics: listParam(
+    nwakuParam(parseContentTopics, [] as string[])
+      .refine(
+        (a) => a.length <= MAX_QUERY_TOPICS,
+        `INVALID_QUERY: too many content topics (at most ${MAX_QUERY_TOPICS})`,
+      )
+      .refine((a) => a.every(fitsKey), `each ${TOO_LONG}`)
+      .openapi({ type: "string", description: "comma-separated, at most 10, none trimmed" }),
+  ),
+  startTime: timeParam,
+  endTime: timeParam,
+  hashes: listParam(
+    nwakuParam(parseHashes, [] as Uint8Array[]).refine(
+      (a) => a.length <= MAX_QUERY_HASHES,
+      `can not attend queries with more than ${MAX_QUERY_HASHES} hashes`,
+    ).openapi({
+      type: "string",
+      description: "comma-separated hex message hashes (0x optional); they combine with the " +
+        "other filters",
+    }),
+  ),
+  cursor: nwakuParam(parseHash, undefined)
+    .refine((c) => !c || c.some((b) => b !== 0), "INVALID_QUERY: all zeroes cursor hash")
+    .openapi({ type: "string", description: "hex message hash (0x optional), exclusive" }),
+  pageSize: nwakuParam(parsePageSize, DEFAULT_PAGE_SIZE).openapi({
+    type: "string",
+    description: "default 20 (also for 0 or less), above 100 is 100",
+  }),
+  ascending: nwakuParam(parseAscending, true).openapi({
+    type: "string",
+    description: 'exactly "true" (or absent) is ascending; any other value is descending',
   }),
 });
 

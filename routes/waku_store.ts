@@ -3,6 +3,7 @@
  * protocol 2.0.0-beta2 as protobuf over HTTP.
  */
 import { z } from "@hono/zod-openapi";
+import { HttpError } from "../error.ts";
 import { InvalidInputError } from "../lib/errors.ts";
 import { toHex0x } from "../lib/bytes.ts";
 import { storeEntryToJson } from "../protocols/waku/rest_json.ts";
@@ -12,7 +13,7 @@ import {
   encodeHistoryRPC,
   STORE_PROTOCOL_ID,
 } from "../protocols/waku/store_rpc.ts";
-import type { WakuService } from "../services/waku_service.ts";
+import type { StorePage, StoreQuery, WakuService } from "../services/waku_service.ts";
 import type { Routes } from "./define.ts";
 import { StoreQueryParams, StoreResponse } from "./waku_schemas.ts";
 
@@ -27,26 +28,26 @@ export function wakuStoreRoutes(routes: Routes, deps: { waku: WakuService }): vo
     path: "/store/v3/messages",
     tags: ["waku store"],
     summary: "Query stored messages (nwaku store v3 REST)",
-    description: "Ordered by (timestamp, messageHash); every page is oldest→newest, also when " +
-      "ascending=false. paginationCursor is present only when more messages may follow. An unknown " +
-      "cursor is a 400 problem, not an empty page. With `hashes`, the other filters are ignored.",
+    description: "Parameters as nwaku reads them: an empty value is absent; names in any case; " +
+      "topics, hashes and cursor may be percent-encoded twice. Ordered by (timestamp, " +
+      "messageHash); every page is oldest→newest, also when ascending is not `true`. " +
+      "paginationCursor is present only when more messages may follow. All filters combine, " +
+      "`hashes` included. startTime after endTime is an empty page. A valid `peerAddr` is " +
+      "answered from this gateway's store. An unknown cursor is a 400 problem (`cursor not " +
+      "found`), not an empty page; errors carry nwaku's wording in `detail`.",
     query: StoreQueryParams,
+    caseInsensitiveQuery: true,
     responses: {
       200: { description: "A page", content: { "application/json": { schema: StoreResponse } } },
     },
   }, async (c, { query }) => {
-    if (
-      query.startTime !== undefined && query.endTime !== undefined &&
-      query.startTime > query.endTime
-    ) {
-      throw new InvalidInputError("startTime", "is after endTime");
-    }
-    const page = await waku.storeQuery({
+    const page = await queryStore(waku, {
       pubsubTopic: query.pubsubTopic,
-      contentTopics: query.contentTopics ?? [],
+      // Each topic once: the union is the same, and no message comes twice.
+      contentTopics: [...new Set(query.contentTopics)],
       startTime: query.startTime,
       endTime: query.endTime,
-      hashes: query.hashes ?? [],
+      hashes: query.hashes,
       cursor: query.cursor,
       pageSize: query.pageSize,
       ascending: query.ascending,
@@ -101,4 +102,23 @@ export function wakuStoreRoutes(routes: Routes, deps: { waku: WakuService }): vo
     const bytes = encodeHistoryRPC({ requestId: rpc.requestId, response });
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": PROTOBUF });
   });
+}
+
+/**
+ * Runs a store query; an unknown cursor is a 400 whose detail has nwaku's
+ * words for it (`cursor not found`), which its clients look for.
+ */
+async function queryStore(waku: WakuService, q: StoreQuery): Promise<StorePage> {
+  try {
+    return await waku.storeQuery(q);
+  } catch (e) {
+    if (!(e instanceof InvalidInputError) || e.field !== "cursor" || !q.cursor) throw e;
+    throw new HttpError(400, "Unknown cursor", {
+      type: "tag:syncgate,2026:invalid-cursor",
+      detail: `archive error: DRIVER_ERROR: cursor not found: ${
+        toHex0x(q.cursor)
+      } is the hash of no stored message`,
+      errors: [{ field: "query.cursor", message: "cursor not found" }],
+    });
+  }
 }

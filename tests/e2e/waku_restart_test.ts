@@ -70,6 +70,23 @@ Deno.test("e2e: acknowledged messages survive a clean restart and a crash", asyn
     assert.equal(status.signal, "SIGKILL");
 
     gw = await spawnGateway(env);
+    // The first requests after the restart: every acknowledged hash is a valid cursor, and is
+    // found by `hashes`, with no wait for any background work.
+    const asCursors = await Promise.all(
+      acked.map((h) => fetch(`${gw.url}/store/v3/messages?cursor=${h}&pageSize=1`)),
+    );
+    for (const r of asCursors) {
+      assert.equal(r.status, 200);
+      await r.body?.cancel();
+    }
+    const named = acked.slice(-50);
+    const byHash = await (await fetch(
+      `${gw.url}/store/v3/messages?hashes=${named.join(",")}&pageSize=100`,
+    )).json();
+    assert.deepEqual(
+      new Set(byHash.messages.map((m: { messageHash: string }) => m.messageHash)),
+      new Set(named),
+    );
     const after = await allHashes(gw.url);
     assert.equal(after.length, acked.length, "each message exactly once");
     assert.deepEqual(new Set(after), new Set(acked));
