@@ -404,7 +404,7 @@ try {
     });
   }
   rows.push(
-    ...await retentionRows(ingest[`${fmtN(o.sizes.at(-2) ?? 0)}→${fmtN(o.sizes.at(-1)!)}`]),
+    ...await retentionRows(Object.values(ingest).at(-1)),
   );
   log(
     `sizes on disk: gateway ${(await kvFileMB(gwPath)).toFixed(0)} MB, raw 1 key/msg ${
