@@ -422,7 +422,9 @@ Deno.test("WakuRepo: a forward reader of receive order, paging while two writers
 
 Deno.test("WakuRepo keeps a payload too big for one commit in the shared blob store, referenced", async () => {
   await withRepo(async (repo, store) => {
-    const blobs = new BlobStore(store);
+    // A clock the test moves: collection counts its grace period from the drop.
+    let now = Date.now();
+    const blobs = new BlobStore(store, { now: () => now });
     const shared = new WakuRepo(store, blobs);
     const payload = new Uint8Array(600 * 1024).map((_, i) => (i * 31) & 255);
     const big = rec(3, { payload });
@@ -435,16 +437,18 @@ Deno.test("WakuRepo keeps a payload too big for one commit in the shared blob st
     // Retention drops the reference; collection then deletes the blob.
     assert.equal(await shared.deleteOldest(PS, { keep: 0, maxDelete: 10 }), 2);
     assert.equal(await blobs.references(sha), 0);
-    await blobs.collect({ graceMs: 0 });
+    now += 1000;
+    await blobs.collect({ graceMs: 500 });
     assert.equal(await blobs.stat(sha), null);
   });
 });
 
 Deno.test("WakuRepo: a blob collected between its put and the message's commit is put again, never pointed at", async () => {
   await withRepo(async (_repo, store) => {
-    const blobs = new BlobStore(store);
+    let now = Date.now();
+    const blobs = new BlobStore(store, { now: () => now });
     // The first commit of the repository (the message's) waits for a collection of every
-    // unreferenced blob first: the one just put for it included.
+    // unreferenced blob first, a second after: the one just put for it included.
     let first = true;
     const kv = new Proxy(store.kv, {
       get(target, prop) {
@@ -458,7 +462,8 @@ Deno.test("WakuRepo: a blob collected between its put and the message's commit i
           op.commit = async () => {
             if (first) {
               first = false;
-              const stats = await blobs.collect({ graceMs: 0 });
+              now += 1000;
+              const stats = await blobs.collect({ graceMs: 500 });
               assert.equal(stats.blobs, 1, "the payload's blob was collected");
             }
             return await commit();
