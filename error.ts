@@ -15,6 +15,7 @@ import {
   NotFoundError,
   StorageFullError,
   TooLargeError,
+  UnauthorizedError,
   UnavailableError,
 } from "./lib/errors.ts";
 import { asStorageError } from "./storage/kv.ts";
@@ -111,6 +112,9 @@ export function toHttpError(thrown: unknown, ref = "this request"): HttpError {
     });
   }
   if (err instanceof NotFoundError) return new HttpError(404, "Not Found", { detail: err.message });
+  if (err instanceof UnauthorizedError) {
+    return new HttpError(401, "Unauthorized", { detail: err.message });
+  }
   if (err instanceof ConflictError) return new HttpError(409, "Conflict", { detail: err.message });
   if (err instanceof TooLargeError) {
     return new HttpError(413, "Content Too Large", { detail: err.message });

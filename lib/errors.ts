@@ -34,6 +34,11 @@ export class NotFoundError extends Error {
   override name = "NotFoundError";
 }
 
+/** The caller did not prove it may do this (a missing or wrong token). */
+export class UnauthorizedError extends Error {
+  override name = "UnauthorizedError";
+}
+
 /** The request conflicts with what is stored (a lower sequence, a changed version). */
 export class ConflictError extends Error {
   override name = "ConflictError";
