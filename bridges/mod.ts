@@ -3,6 +3,7 @@
  * module here: the spine (config, gateway, app) takes them from this list.
  */
 import type { Bridge } from "./bridge.ts";
+import { cas } from "./cas.ts";
 import { waku } from "./waku.ts";
 
-export const BRIDGES: readonly Bridge[] = [waku];
+export const BRIDGES: readonly Bridge[] = [waku, cas];

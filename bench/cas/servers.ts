@@ -1,0 +1,64 @@
+/**
+ * The servers of the CAS bench, each in a process of its own, reached
+ * through `sh` (which `deno task bench:cas` may run): the gateway, whose
+ * pid the RSS rows read, and the static file route. Each reports its CPU.
+ */
+import { processMemory, resetPeak } from "../../tests/e2e/process_memory.ts";
+import { spawnGateway } from "../../tests/helpers.ts";
+import { cpuOf } from "../harness/cpu.ts";
+import type { Server } from "../harness/server.ts";
+
+const VIA_SH = ["sh", "-c", 'exec "$@"', "sh"];
+
+/** A server whose memory can be read. */
+export interface MeasuredServer extends Server {
+  /** RSS now, and its peak since resetPeak(), in bytes. */
+  memory(): Promise<{ rss: number; peak: number }>;
+  resetPeak(): Promise<void>;
+}
+
+/** The gateway on `kvPath`, as `deno run main.ts`. */
+export async function startGatewayProcess(kvPath: string): Promise<MeasuredServer> {
+  const gp = await spawnGateway({ SYNCGATE_KV: kvPath }, VIA_SH);
+  const pid = gp.child.pid;
+  return {
+    url: gp.url,
+    separate: true,
+    cpu: () => cpuOf(pid),
+    logs: gp.logs,
+    memory: () => processMemory(pid),
+    resetPeak: () => resetPeak(pid),
+    close: async () => void await gp.stop(),
+  };
+}
+
+/** bench/cas/file_server.ts serving the files in `dir`. */
+export async function startFileServer(dir: string): Promise<Server> {
+  const script = new URL("./file_server.ts", import.meta.url).pathname;
+  const child = new Deno.Command(VIA_SH[0], {
+    args: [...VIA_SH.slice(1), Deno.execPath(), "run", "--allow-net", "--allow-read", script, dir],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const ready = /listening on (\S+)\n/;
+  while (!ready.test(text)) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`The file server exited before listening: ${text}`);
+    text += value;
+  }
+  lines.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return {
+    url: ready.exec(text)![1],
+    separate: true,
+    cpu: () => cpuOf(child.pid),
+    logs: () => "",
+    close: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
