@@ -4,6 +4,7 @@
  */
 import type { Bridge } from "./bridge.ts";
 import { cas } from "./cas.ts";
+import { ns } from "./ns.ts";
 import { waku } from "./waku.ts";
 
-export const BRIDGES: readonly Bridge[] = [waku, cas];
+export const BRIDGES: readonly Bridge[] = [waku, cas, ns];
