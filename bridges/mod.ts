@@ -5,6 +5,7 @@
 import type { Bridge } from "./bridge.ts";
 import { cas } from "./cas.ts";
 import { ns } from "./ns.ts";
+import { remotelog } from "./remotelog.ts";
 import { waku } from "./waku.ts";
 
-export const BRIDGES: readonly Bridge[] = [waku, cas, ns];
+export const BRIDGES: readonly Bridge[] = [waku, cas, ns, remotelog];

@@ -1,0 +1,381 @@
+/**
+ * Remote logs (remote-log spec 0.0.6) on this gateway's CAS and NS: Alice's
+ * side for clients that do not sign (the gateway holds the log's key and
+ * signs a new IPNS record on every append), and Bob's side for any log a
+ * name resolves to, written here, by a client with its own key, or
+ * mirrored from another gateway.
+ *
+ * An append: the content goes to CAS (its CID is the pair's remoteHash);
+ * the pairs of the appends waiting for a log are added together (a group
+ * commit): new pages to CAS, then the log's state (head, sequence, count)
+ * replaced with a commit checked on the state read, so appends take turns
+ * across processes and none is lost; a conflict starts the batch again
+ * from the new state (CAS adds are idempotent). Last, the record for the
+ * new head is signed and published. A crash between the commit and the publish leaves
+ * the name one record behind; the next append, or a read of the log,
+ * publishes it again from the state.
+ */
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  UnauthorizedError,
+} from "../lib/errors.ts";
+import type { CasCid } from "../protocols/cas/cid.ts";
+import { ipnsNameOf } from "../protocols/ns/name.ts";
+import { createSignedRecord } from "../protocols/ns/sign.ts";
+import {
+  appendPair,
+  type LogMode,
+  pageCapacity,
+  pairsAfter,
+} from "../protocols/remotelog/pages.ts";
+import {
+  decodeRemoteLog,
+  encodeRemoteLog,
+  MAX_PAGE_BYTES,
+  type Pair,
+  type RemoteLog,
+} from "../protocols/remotelog/remote_log.ts";
+import type { BlobStore } from "../storage/blob_store.ts";
+import type { Store } from "../storage/kv.ts";
+import { type LogState, RemoteLogRepo, type Versioned } from "../storage/remote_log_repo.ts";
+import { CasService } from "./cas_service.ts";
+import { GroupCommitter } from "./group_commit.ts";
+import type { LiveHub } from "./live_hub.ts";
+import { NsService } from "./ns_service.ts";
+
+/** The live channel new entries go out on (attrs: name). */
+export const REMOTE_LOG_CHANNEL = "remotelog";
+
+export interface RemoteLogOptions {
+  /** Largest entry appended through the gateway. */
+  maxEntryBytes: number;
+  /** How long each record the gateway signs is valid. */
+  recordLifetimeMs: number;
+  /** The TTL resolvers may cache a record for. */
+  recordTtlMs: number;
+  /** The clock (ms since the epoch). */
+  now?: () => number;
+}
+
+/** What creating a log gives its creator: the name to share, and the token that writes. */
+export interface CreatedLog {
+  name: string;
+  writeToken: string;
+}
+
+/** What an append stored. */
+export interface Appended {
+  localHash: Uint8Array;
+  remoteHash: CasCid;
+  sequence: bigint;
+}
+
+/** A log as Bob sees it. */
+export interface LogInfo {
+  name: string;
+  /** "unknown" for a log this gateway does not write (its pages do not say). */
+  mode: LogMode | "unknown";
+  head: CasCid | null;
+  sequence: bigint;
+  /** Entries, when this gateway writes the log. */
+  count?: number;
+}
+
+/** An entry as Bob reads it. */
+export interface LogEntry {
+  localHash: Uint8Array;
+  remoteHash: CasCid;
+  data: Uint8Array;
+}
+
+/** Commits of a batch retried against other processes' appends before giving up. */
+const MAX_APPEND_ATTEMPTS = 50;
+/** Most entries one group commit adds to a log. */
+const MAX_BATCH = 1000;
+/** Appends waiting for one log's commit; past it an append is refused as busy. */
+const MAX_WAITING_APPENDS = 10_000;
+/** Logs with a group committer kept in memory. */
+const MAX_COMMITTERS = 10_000;
+
+export class RemoteLogService {
+  readonly cas: CasService;
+  readonly ns: NsService;
+  readonly #repo: RemoteLogRepo;
+  readonly #now: () => number;
+  readonly #committers = new Map<string, GroupCommitter<Pair, bigint>>();
+
+  constructor(
+    store: Store,
+    blobs: BlobStore,
+    private readonly hub: LiveHub,
+    private readonly opts: RemoteLogOptions,
+  ) {
+    this.cas = new CasService(store, blobs);
+    this.ns = new NsService(store, blobs, { now: opts.now });
+    this.#repo = new RemoteLogRepo(store);
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Creates a log with a fresh Ed25519 key held by this gateway. */
+  async create(mode: LogMode, pageSize: number): Promise<CreatedLog> {
+    const key = await generateKeyPair("Ed25519");
+    const name = ipnsNameOf(key.publicKey).text;
+    const token = crypto.getRandomValues(new Uint8Array(32));
+    const created = await this.#repo.create(name, {
+      mode,
+      pageSize: mode === "linked" ? 1 : pageSize,
+      privateKey: privateKeyToProtobuf(key),
+      tokenHash: sha256(token),
+      sequence: 0n,
+      head: new Uint8Array(0),
+      count: 0,
+    });
+    if (!created) throw new ConflictError(`A log named ${name} exists already`);
+    return { name, writeToken: token.toBase64({ alphabet: "base64url", omitPadding: true }) };
+  }
+
+  /** A log written here; NotFoundError otherwise. */
+  async #written(name: string): Promise<Versioned<LogState>> {
+    const state = await this.#repo.get(this.ns.name(name).text);
+    if (!state) throw new NotFoundError(`No log named ${name} is written by this gateway`);
+    return state;
+  }
+
+  /** Checks a write token against the log's, in constant time. */
+  #authorize(state: LogState, token: string | undefined): void {
+    let given: Uint8Array;
+    try {
+      given = Uint8Array.fromBase64(token ?? "", { alphabet: "base64url" });
+    } catch {
+      given = new Uint8Array(0);
+    }
+    const a = sha256(given), b = state.tokenHash;
+    let diff = a.length ^ b.length;
+    for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+    if (!token || diff !== 0) {
+      throw new UnauthorizedError("This log's write token is required (Authorization: Bearer …)");
+    }
+  }
+
+  /**
+   * Appends an entry: `body` to CAS (its CID is the remoteHash), then the
+   * pair to the log, with the pairs of appends to the same log that arrive
+   * meanwhile (one group commit: one state replace, one record). The
+   * sequence returned is that of the first record that includes the entry.
+   * `localHash` defaults to the content's SHA-256.
+   */
+  async append(
+    name: string,
+    token: string | undefined,
+    body: ReadableStream<Uint8Array>,
+    localHash?: Uint8Array,
+  ): Promise<Appended> {
+    const n = this.ns.name(name).text;
+    this.#authorize((await this.#written(n)).value, token);
+    const added = await this.cas.add(body, { maxBytes: this.opts.maxEntryBytes });
+    const pair: Pair = {
+      remoteHash: added.cid.cid.bytes,
+      localHash: localHash ?? added.cid.digest,
+    };
+    let committer = this.#committers.get(n);
+    if (!committer) {
+      committer = new GroupCommitter((pairs) => this.#commitPairs(n, pairs), {
+        maxBatch: MAX_BATCH,
+        maxQueue: MAX_WAITING_APPENDS,
+      });
+      // Committers of idle logs go; a new one for the same log is safe (the state is checked).
+      if (this.#committers.size >= MAX_COMMITTERS) this.#committers.clear();
+      this.#committers.set(n, committer);
+    }
+    const sequence = await committer.submit(pair);
+    return { localHash: pair.localHash, remoteHash: added.cid, sequence };
+  }
+
+  /**
+   * Adds pairs to a log (oldest first) in one replace of its state, retried
+   * from the new state when another append got there first; then publishes
+   * the record and sends the entries live. Each pair's outcome is the new
+   * sequence.
+   */
+  async #commitPairs(name: string, pairs: Pair[]): Promise<PromiseSettledResult<bigint>[]> {
+    for (let attempt = 0;; attempt++) {
+      const read = await this.#written(name);
+      const state = read.value;
+      let page = state.head.length ? await this.#page(state.head) : undefined;
+      let address = state.head.length ? state.head : undefined;
+      for (const pair of pairs) {
+        // A full head becomes the next page's tail: it must be in CAS first.
+        if (page && !address && page.pairs.length >= pageCapacity(state.mode, state.pageSize)) {
+          address = await this.#store(page);
+        }
+        page = appendPair(
+          state.mode,
+          state.pageSize,
+          page && { page, address: address ?? new Uint8Array(0) },
+          pair,
+        );
+        address = undefined;
+      }
+      const next: LogState = {
+        ...state,
+        head: await this.#store(page!),
+        sequence: state.sequence + 1n,
+        count: state.count + pairs.length,
+      };
+      if (await this.#repo.replace(name, read, next)) {
+        await this.#publish(name, next);
+        this.hub.publish(pairs.map((p) => ({
+          channel: REMOTE_LOG_CHANNEL,
+          attrs: { name },
+          json: JSON.stringify({
+            name,
+            localHash: `0x${p.localHash.toHex()}`,
+            remoteHash: this.cas.address(p.remoteHash).text,
+            sequence: String(next.sequence),
+          }),
+        })));
+        return pairs.map(() => ({ status: "fulfilled", value: next.sequence }));
+      }
+      if (attempt >= MAX_APPEND_ATTEMPTS) {
+        throw new ConflictError(
+          `Appends to ${name} kept colliding with other processes'; try again`,
+        );
+      }
+    }
+  }
+
+  /** Puts a page in CAS; its binary CID. */
+  async #store(page: RemoteLog): Promise<Uint8Array> {
+    const bytes = encodeRemoteLog(page) as Uint8Array<ArrayBuffer>;
+    const added = await this.cas.add(new Blob([bytes]).stream(), { maxBytes: MAX_PAGE_BYTES });
+    return added.cid.cid.bytes;
+  }
+
+  /** Signs and publishes the record for a state's head (a newer one there already wins). */
+  async #publish(name: string, state: LogState): Promise<void> {
+    const key = privateKeyFromProtobuf(state.privateKey);
+    const head = this.cas.address(state.head, "head");
+    const record = await createSignedRecord(
+      key,
+      `/ipfs/${head.text}`,
+      state.sequence,
+      this.opts.recordLifetimeMs,
+      this.opts.recordTtlMs,
+      { now: this.#now() },
+    );
+    try {
+      await this.ns.put(name, record);
+    } catch (e) {
+      // A later append published a higher sequence first: that record stands.
+      if (!(e instanceof ConflictError)) throw e;
+    }
+  }
+
+  /** A page from CAS; NotFoundError when CAS lacks it, InvalidInputError when it is no page. */
+  async #page(address: Uint8Array): Promise<RemoteLog> {
+    const got = await this.cas.get(this.cas.address(address, "page"));
+    if (!got) {
+      throw new NotFoundError(`The page ${this.cas.address(address).text} is not in this CAS`);
+    }
+    if (got.size > MAX_PAGE_BYTES) {
+      throw new InvalidInputError(
+        "page",
+        `is ${got.size} bytes; a page is at most ${MAX_PAGE_BYTES}`,
+      );
+    }
+    const bytes = new Uint8Array(await new Response(got.stream).arrayBuffer());
+    try {
+      return decodeRemoteLog(bytes);
+    } catch (e) {
+      throw new InvalidInputError(
+        "page",
+        `${got.cid.text} is not a RemoteLog: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+
+  /** Where a log is: from its state when written here, else from the record its name resolves to. */
+  async info(name: string): Promise<LogInfo> {
+    const n = this.ns.name(name).text;
+    const written = await this.#repo.get(n);
+    if (written) {
+      const s = written.value;
+      await this.#republishIfBehind(n, s);
+      return {
+        name: n,
+        mode: s.mode,
+        head: s.head.length ? this.cas.address(s.head) : null,
+        sequence: s.sequence,
+        count: s.count,
+      };
+    }
+    const resolved = await this.ns.resolve(n);
+    const path = /^\/ipfs\/([^/]+)$/.exec(resolved.value);
+    if (!path) {
+      throw new NotFoundError(`${n} resolves to ${resolved.value}, which is no remote log page`);
+    }
+    return {
+      name: n,
+      mode: "unknown",
+      head: this.cas.address(path[1], "value"),
+      sequence: resolved.sequence,
+    };
+  }
+
+  /** Publishes the state's record again when a crash left the name behind it. */
+  async #republishIfBehind(name: string, state: LogState): Promise<void> {
+    if (state.sequence === 0n) return;
+    const current = await this.ns.get(name).catch((e) => {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    });
+    if (!current || current.sequence < state.sequence) await this.#publish(name, state);
+  }
+
+  /**
+   * Entries after the one whose localHash is `after` (all when absent),
+   * oldest first, at most `limit`, with their content; `next` is the
+   * localHash to continue after when more follow.
+   */
+  async entries(
+    name: string,
+    after: Uint8Array | undefined,
+    limit: number,
+  ): Promise<{ entries: LogEntry[]; next?: Uint8Array }> {
+    const info = await this.info(name);
+    if (!info.head) return { entries: [] };
+    const walked = await pairsAfter(this.#walk(info.head.cid.bytes), after, limit);
+    if (after && !walked.foundAfter) {
+      throw new NotFoundError(`No entry of ${info.name} has the localHash 0x${after.toHex()}`);
+    }
+    const entries: LogEntry[] = [];
+    for (const p of walked.pairs) {
+      const remoteHash = this.cas.address(p.remoteHash, "remoteHash");
+      const got = await this.cas.get(remoteHash);
+      if (!got) throw new NotFoundError(`The content ${remoteHash.text} is not in this CAS`);
+      entries.push({
+        localHash: p.localHash,
+        remoteHash,
+        data: new Uint8Array(await new Response(got.stream).arrayBuffer()),
+      });
+    }
+    const last = walked.pairs.at(-1);
+    return { entries, next: walked.more && last ? last.localHash : undefined };
+  }
+
+  /** The pages from `head` back to the first. */
+  async *#walk(head: Uint8Array): AsyncGenerator<RemoteLog> {
+    for (let address = head; address.length;) {
+      const page = await this.#page(address);
+      yield page;
+      address = page.tail;
+    }
+  }
+}
