@@ -20,6 +20,7 @@ import { httpGet, httpPut } from "./cas/http_rows.ts";
 import { parseCasOptions } from "./cas/options.ts";
 import { rawGet, rawPut } from "./cas/raw_rows.ts";
 import { type MeasuredServer, startFileServer, startGatewayProcess } from "./cas/servers.ts";
+import { serviceRows } from "./cas/service_rows.ts";
 import { sha256sumRow } from "./cas/sha256sum.ts";
 import {
   describeMachine,
@@ -104,6 +105,10 @@ try {
     const stat = await httpGet(files, () => `${files.url}/${name}`, size, phase);
     log(`  static file route ${fmtRate(stat.rate)} MB/s`);
     memory.push({ size, put: put.peak, get: get.peak, base: put.before });
+    log(`CasService in process, ${what}`);
+    await settle([gwPath, rawPath]);
+    const inProcess = await serviceRows(await work.kv(`service-${s}`), pool, phase);
+    log(`  add ${fmtRate(inProcess.add.rate)} MB/s, get ${fmtRate(inProcess.get.rate)} MB/s`);
 
     const row = (measurement: string, gateway: Result) => ({
       measurement,
@@ -134,6 +139,16 @@ try {
         baselineLabel: "the same bytes from a file, plain `Deno.serve`",
         baseline: stat,
         target: { ratio: 0.5, text: "≥ 0.5× static file" },
+      },
+      {
+        ...row("(no HTTP) CasService.add in process", inProcess.add),
+        baselineLabel: "raw KV writing the same chunks",
+        baseline: rawW.result,
+      },
+      {
+        ...row("(no HTTP) CasService.get in process, read whole", inProcess.get),
+        baselineLabel: "raw KV reading the same chunks",
+        baseline: rawR,
       },
     );
   }
