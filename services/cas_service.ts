@@ -29,6 +29,7 @@ import {
   resolveRange,
 } from "../storage/blob_store.ts";
 import { type CasRecord, CasRepo } from "../storage/cas_repo.ts";
+import { GroupCommitter } from "./group_commit.ts";
 import type { Store } from "../storage/kv.ts";
 
 /**
@@ -61,8 +62,15 @@ export interface CasRead extends CasStat {
 export class CasService {
   readonly #repo: CasRepo;
 
+  /** Small adds that arrive together share a commit (as Waku's single publishes do). */
+  readonly #inline: GroupCommitter<Uint8Array, { record: CasRecord; created: boolean }>;
+
   constructor(store: Store, blobs: BlobStore) {
     this.#repo = new CasRepo(store, blobs);
+    this.#inline = new GroupCommitter((contents) => this.#repo.addInlineMany(contents), {
+      maxBatch: 100,
+      maxQueue: 10_000,
+    });
   }
 
   /**
@@ -71,7 +79,10 @@ export class CasService {
    * stored), and the signal's reason on abort.
    */
   async add(body: ReadableStream<Uint8Array>, options: PutOptions): Promise<CasAdded> {
-    const { record, created } = await this.#repo.add(body, options);
+    const read = await this.#repo.readBody(body, options);
+    const { record, created } = read.inline
+      ? await this.#inline.submit(read.inline)
+      : await this.#repo.addStream(read.stream, options);
     return { cid: casCidOf(record.digest), size: record.size, created };
   }
 

@@ -25,7 +25,8 @@ import {
   resolveRange,
 } from "./blob_store.ts";
 import { type CasEntry, decodeEntry, encodeEntry, INLINE_MAX_BYTES } from "./cas_entry.ts";
-import { commit, type Store } from "./kv.ts";
+import { addCosts, checkCost, chunkForCommit, commit, setCost, type Store } from "./kv.ts";
+import { createHash } from "node:crypto";
 
 const entryKey = (digest: Uint8Array): Deno.KvKey => ["cas", "e", digest];
 
@@ -58,10 +59,121 @@ export class CasRepo {
     body: ReadableStream<Uint8Array>,
     options: PutOptions,
   ): Promise<{ record: CasRecord; created: boolean }> {
+    const read = await this.readBody(body, options);
+    if (read.inline) {
+      const [outcome] = await this.addInlineMany([read.inline]);
+      if (outcome.status === "rejected") throw outcome.reason;
+      return outcome.value;
+    }
+    return await this.addStream(read.stream, options);
+  }
+
+  /**
+   * Reads the start of a body: all of it when it fits an entry (`inline`),
+   * else a stream of the whole body for addStream. Throws TooLargeError past
+   * `maxBytes`, and the signal's reason on abort.
+   */
+  async readBody(
+    body: ReadableStream<Uint8Array>,
+    options: PutOptions,
+  ): Promise<
+    { inline: Uint8Array; stream?: undefined } | {
+      inline?: undefined;
+      stream: ReadableStream<Uint8Array>;
+    }
+  > {
     options.signal?.throwIfAborted();
     const { head, ended } = await readHead(body, INLINE_MAX_BYTES, options);
-    if (ended) return await this.#addInline(head);
-    return await this.#addBlob(await this.blobs.put(prefixed(head, body), options));
+    return ended ? { inline: head } : { stream: prefixed(head, body) };
+  }
+
+  /** Adds a body too large to be inline: its blob, then its entry with a reference. */
+  async addStream(
+    stream: ReadableStream<Uint8Array>,
+    options: PutOptions,
+  ): Promise<{ record: CasRecord; created: boolean }> {
+    return await this.#addBlob(await this.blobs.put(stream, options));
+  }
+
+  /**
+   * Adds contents small enough to be inline, as few commits as KV's limits
+   * allow (concurrent small adds share them: see CasService); each gets its
+   * own outcome. Content in the CAS already, or twice in the batch, is
+   * `created: false`.
+   */
+  async addInlineMany(
+    contents: readonly Uint8Array[],
+  ): Promise<PromiseSettledResult<{ record: CasRecord; created: boolean }>[]> {
+    const items = contents.map((content) => {
+      const digest = new Uint8Array(createHash("sha256").update(content).digest());
+      return { content, digest, key: entryKey(digest), id: digest.toHex() };
+    });
+    const first = new Map<string, (typeof items)[number]>();
+    for (const it of items) if (!first.has(it.id)) first.set(it.id, it);
+    const results = new Map<
+      string,
+      PromiseSettledResult<{ record: CasRecord; created: boolean }>
+    >();
+    const unique = [...first.values()];
+    const runs = chunkForCommit(unique, this.store.limits, (it) =>
+      addCosts(
+        checkCost(it.key),
+        setCost(
+          it.key,
+          encodeEntry({ size: it.content.length, addedAt: 0, inline: it.content }).length,
+        ),
+      ));
+    for (const run of runs) {
+      try {
+        for (const [id, r] of await this.#commitInline(run)) {
+          results.set(id, { status: "fulfilled", value: r });
+        }
+      } catch (e) {
+        for (const it of run) results.set(it.id, { status: "rejected", reason: e });
+      }
+    }
+    return items.map((it) => {
+      const r = results.get(it.id)!;
+      // A repeat within the batch was stored by its first copy.
+      if (first.get(it.id) === it || r.status === "rejected") return r;
+      return { status: "fulfilled", value: { record: r.value.record, created: false } };
+    });
+  }
+
+  /** Commits inline entries, checked new; ones found added meanwhile are not created. */
+  async #commitInline(
+    run: { content: Uint8Array; digest: Uint8Array; key: Deno.KvKey; id: string }[],
+  ): Promise<Map<string, { record: CasRecord; created: boolean }>> {
+    const out = new Map<string, { record: CasRecord; created: boolean }>();
+    let pending = run;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const addedAt = this.now();
+      const res = await commit(this.store, "cas", (op) => {
+        for (const it of pending) {
+          op.check({ key: it.key, versionstamp: null })
+            .set(it.key, encodeEntry({ size: it.content.length, addedAt, inline: it.content }));
+        }
+      });
+      if (res.ok) {
+        for (const it of pending) {
+          out.set(it.id, {
+            record: { digest: it.digest, size: it.content.length, addedAt, inline: it.content },
+            created: true,
+          });
+        }
+        break;
+      }
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new BusyError(`Adding ${pending.length} contents to the CAS kept conflicting`);
+      }
+      const found = await Promise.all(pending.map((it) => this.find(it.digest)));
+      pending = pending.filter((it, j) => {
+        const f = found[j];
+        if (f) out.set(it.id, { record: f, created: false });
+        return !f;
+      });
+    }
+    return out;
   }
 
   /** The content with this sha256, or null when it is not in the CAS. */
@@ -84,25 +196,6 @@ export class CasRepo {
     const { start, end } = resolveRange(record.size, range);
     const bytes = record.inline!.subarray(start, end + 1);
     return ReadableStream.from(bytes.length ? [bytes] : []);
-  }
-
-  async #addInline(content: Uint8Array): Promise<{ record: CasRecord; created: boolean }> {
-    // WebCrypto's native SHA-256: ~10× @noble/hashes here (SHA-NI), and content this small
-    // is whole in memory anyway.
-    const digest = new Uint8Array(
-      await crypto.subtle.digest("SHA-256", content as Uint8Array<ArrayBuffer>),
-    );
-    const key = entryKey(digest);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = { size: content.length, addedAt: this.now(), inline: content };
-      const res = await commit(this.store, "cas", (op) => {
-        op.check({ key, versionstamp: null }).set(key, encodeEntry(entry));
-      });
-      if (res.ok) return { record: { digest, ...entry }, created: true };
-      const found = await this.find(digest);
-      if (found) return { record: found, created: false };
-    }
-    throw new BusyError(`Adding ${toHex0x(digest)} to the CAS conflicted ${MAX_ATTEMPTS} times`);
   }
 
   async #addBlob(put: BlobInfo & { created: boolean }) {

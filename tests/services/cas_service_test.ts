@@ -137,3 +137,33 @@ Deno.test("an aborted add stops, throws the reason, and keeps nothing", async ()
     assert.deepEqual(await census(env.store), {});
   });
 });
+
+Deno.test("CasService: small adds at once share commits; each gets its own outcome, a repeat once", async () => {
+  await withTwoStores(async (store) => {
+    let commits = 0;
+    const kv = new Proxy(store.kv, {
+      get(target, prop) {
+        if (prop === "atomic") commits++;
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const cas = new CasService({ ...store, kv }, new BlobStore({ ...store, kv }));
+    const body = (text: string) => new Blob([new TextEncoder().encode(text)]).stream();
+    const texts = Array.from({ length: 50 }, (_, i) => `small ${i}`);
+    const added = await Promise.all(
+      [...texts, "small 7", "small 7"].map((t) => cas.add(body(t), { maxBytes: 1024 })),
+    );
+    assert.ok(commits < 10, `${commits} commits for 52 adds`);
+    assert.equal(added.filter((a) => a.created).length, 50, "each content created once");
+    assert.equal(added[50].cid.text, added[7].cid.text);
+    for (const [i, t] of texts.entries()) {
+      const got = await cas.get(added[i].cid);
+      assert.equal(new TextDecoder().decode(await new Response(got!.stream).arrayBuffer()), t);
+    }
+    // Added again later: not created, same address.
+    const again = await cas.add(body("small 3"), { maxBytes: 1024 });
+    assert.equal(again.created, false);
+    assert.equal(again.cid.text, added[3].cid.text);
+  });
+});
