@@ -10,6 +10,7 @@ import {
   deleteCost,
   MAX_VALUE_BYTES,
   setCost,
+  sumCost,
 } from "./kv.ts";
 
 const P = "blob";
@@ -150,6 +151,21 @@ const WORST_UPLOAD = new Uint8Array(UPLOAD_ID_BYTES);
  * check and set (a batch), or the manifest's check and set, the "maybe
  * unreferenced" marker and the upload marker's check and delete (the last commit).
  */
+/** The largest owner entry a put writes in its last commit (PutOptions.owner): key and value bytes. */
+export const MAX_OWNER_KEY_BYTES = 128, MAX_OWNER_VALUE_BYTES = 128;
+
+/** What an owner's entry adds to the last commit, at most: its check, its set, the reference. */
+export const OWNER_OVERHEAD: CommitCost = addCosts(
+  { mutations: 0, checks: 1, bytes: MAX_OWNER_KEY_BYTES, keyBytes: 0 },
+  {
+    mutations: 1,
+    checks: 0,
+    bytes: 2 * MAX_OWNER_KEY_BYTES + MAX_OWNER_VALUE_BYTES,
+    keyBytes: MAX_OWNER_KEY_BYTES,
+  },
+  sumCost(refsKey(WORST_HASH)),
+);
+
 export const PUT_OVERHEAD: CommitCost = addCosts(
   checkCost(uploadKey(WORST_UPLOAD)),
   setCost(uploadKey(WORST_UPLOAD), MARKER_BYTES),

@@ -135,7 +135,9 @@ export class BlobStore {
    * soon as more than `maxBytes` arrive, the signal's reason on abort, and
    * ConflictError if the upload stalled so long that collect() took it; in
    * each case its chunks are deleted. The blob is unreferenced: reference it
-   * (addRef) within collect()'s grace period, or it is collected.
+   * (addRef) within collect()'s grace period, or it is collected; or give
+   * `options.owner`, whose entry and reference then go in the put's last
+   * commit (`owned: true`).
    */
   put(body: ReadableStream<Uint8Array>, options: PutOptions): Promise<PutResult> {
     return putBlob(this.#store, this.#now, body, options);

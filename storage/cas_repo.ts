@@ -92,7 +92,19 @@ export class CasRepo {
     stream: ReadableStream<Uint8Array>,
     options: PutOptions,
   ): Promise<{ record: CasRecord; created: boolean }> {
-    return await this.#addBlob(await this.blobs.put(stream, options));
+    // The entry and its reference go in the commit that makes the blob visible.
+    let entry: { size: number; addedAt: number } | undefined;
+    const put = await this.blobs.put(stream, {
+      ...options,
+      owner: (hash, size) => {
+        entry = { size, addedAt: this.now() };
+        return { key: entryKey(hash), value: encodeEntry(entry) };
+      },
+    });
+    if (put.owned && entry) {
+      return { record: { digest: put.hash, ...entry, blob: put }, created: true };
+    }
+    return await this.#addBlob(put);
   }
 
   /**

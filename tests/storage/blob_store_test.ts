@@ -170,3 +170,33 @@ Deno.test("BlobStore put commits chunks in batches as large as fit, within local
     }
   });
 });
+
+Deno.test("BlobStore.put with an owner writes the owner's entry and a reference in its last commit", async () => {
+  await withBlobs(async ({ blobs, store, clock }) => {
+    const size = 20 * CHUNK_BYTES + 5;
+    const ownerKey = (hash: Uint8Array): Deno.KvKey => ["owner", hash];
+    const put = await blobs.put(streamOf(bytesOf(size)), {
+      maxBytes: size,
+      owner: (hash, n) => ({ key: ownerKey(hash), value: new Uint8Array([n & 255]) }),
+    });
+    assert.equal(put.created, true);
+    assert.equal(put.owned, true);
+    assert.equal(await blobs.references(put.hash), 1);
+    assert.notEqual((await store.kv.get(ownerKey(put.hash))).versionstamp, null);
+    // Referenced: collection leaves it.
+    clock.now += 3_600_000;
+    await blobs.collect({ graceMs: 1 });
+    assert.deepEqual(await readAll((await blobs.get(put.hash))!.stream), bytesOf(size));
+    const before = await census(store);
+    // The same content again, its owner entry there already: nothing new, no second reference,
+    // and the second upload's chunks are gone.
+    const again = await blobs.put(streamOf(bytesOf(size)), {
+      maxBytes: size,
+      owner: (hash) => ({ key: ownerKey(hash), value: new Uint8Array([1]) }),
+    });
+    assert.equal(again.created, false);
+    assert.equal(again.owned ?? false, false);
+    assert.equal(await blobs.references(put.hash), 1);
+    assert.deepEqual(await census(store), before);
+  });
+});
