@@ -14,6 +14,21 @@ import type { Result } from "../harness/result.ts";
 import type { BlobPool } from "./content.ts";
 import { asMBps } from "./raw_rows.ts";
 
+/**
+ * The bytes as a stream of 64 KiB views, as a socket hands a body over (a
+ * `Blob` stream copies the content first, measured 15% of a 64 MiB add).
+ */
+function pieces(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (at >= bytes.length) return c.close();
+      c.enqueue(bytes.subarray(at, at + 65536));
+      at += 65536;
+    },
+  });
+}
+
 /** add() of blobs 0..total-1, then get() of each, read whole; both in MB/s. */
 export async function serviceRows(
   path: string,
@@ -28,9 +43,7 @@ export async function serviceRows(
       const bytes = pool.take(k);
       return async () => {
         try {
-          const added = await cas.add(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream(), {
-            maxBytes: pool.size,
-          });
+          const added = await cas.add(pieces(bytes), { maxBytes: pool.size });
           cids[k] = added.cid.text;
         } finally {
           pool.release(bytes);
