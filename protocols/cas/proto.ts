@@ -1,6 +1,7 @@
 /**
- * The spec's CAS service messages (remote log 0.0.6, package `vac.cas`):
- * `Address {bytes id = 1}` and `Content {bytes data = 1}`, by protobufjs.
+ * The spec's package `vac.cas` (remote log 0.0.6), by protobufjs: the CAS
+ * service's `Address {bytes id = 1}` and `Content {bytes data = 1}`, and
+ * the NS service's messages (codecs in protocols/ns/proto.ts), one package.
  * Content of any size is also read and written as a stream
  * (content_stream.ts); these whole-message codecs serve the small Address
  * and the tests.
@@ -15,6 +16,11 @@ const root = protobuf.Root.fromJSON({
           nested: {
             Address: { fields: { id: { type: "bytes", id: 1 } } },
             Content: { fields: { data: { type: "bytes", id: 1 } } },
+            NameUpdate: {
+              fields: { name: { type: "string", id: 1 }, content: { type: "bytes", id: 2 } },
+            },
+            Query: { fields: { name: { type: "string", id: 1 } } },
+            Response: { fields: { data: { type: "bytes", id: 1 } } },
           },
         },
       },
@@ -22,8 +28,11 @@ const root = protobuf.Root.fromJSON({
   },
 });
 
-export const AddressType = root.lookupType("vac.cas.Address");
-export const ContentType = root.lookupType("vac.cas.Content");
+/** A message type of the package `vac.cas`, by its name. */
+export const vacCasType = (name: string): protobuf.Type => root.lookupType(`vac.cas.${name}`);
+
+export const AddressType = vacCasType("Address");
+export const ContentType = vacCasType("Content");
 
 /** The Twirp service path of the spec's CAS: `/twirp/vac.cas.CAS/<Method>`. */
 export const CAS_SERVICE = "vac.cas.CAS";
@@ -54,7 +63,8 @@ function field(value: unknown): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.length);
 }
 
-function decodeWith(type: protobuf.Type, bytes: Uint8Array, name: string): unknown {
+/** Decodes a `vac.cas` message; SyntaxError naming it for bytes that are not one. */
+export function decodeWith(type: protobuf.Type, bytes: Uint8Array, name: string): protobuf.Message {
   try {
     return type.decode(bytes);
   } catch (e) {

@@ -14,29 +14,12 @@
  *
  * Content is the CAS's (protocols/cas/proto.ts): the two services share it.
  */
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
+import { decodeWith, vacCasType } from "../cas/proto.ts";
 
-const root = protobuf.Root.fromJSON({
-  nested: {
-    vac: {
-      nested: {
-        cas: {
-          nested: {
-            NameUpdate: {
-              fields: { name: { type: "string", id: 1 }, content: { type: "bytes", id: 2 } },
-            },
-            Query: { fields: { name: { type: "string", id: 1 } } },
-            Response: { fields: { data: { type: "bytes", id: 1 } } },
-          },
-        },
-      },
-    },
-  },
-});
-
-const NameUpdateType = root.lookupType("vac.cas.NameUpdate");
-const QueryType = root.lookupType("vac.cas.Query");
-const ResponseType = root.lookupType("vac.cas.Response");
+const NameUpdateType = vacCasType("NameUpdate");
+const QueryType = vacCasType("Query");
+const ResponseType = vacCasType("Response");
 
 /** The Twirp service path of the spec's NS: `/twirp/vac.cas.NS/<Method>`. */
 export const NS_SERVICE = "vac.cas.NS";
@@ -81,14 +64,4 @@ export function decodeResponse(bytes: Uint8Array): Uint8Array {
 // protobufjs leaves absent fields to its prototype defaults, and an absent `bytes` is `[]` there.
 function field<T>(message: protobuf.Message, name: string, absent: T): T {
   return Object.hasOwn(message, name) ? (message as unknown as Record<string, T>)[name] : absent;
-}
-
-function decodeWith(type: protobuf.Type, bytes: Uint8Array, name: string): protobuf.Message {
-  try {
-    return type.decode(bytes);
-  } catch (e) {
-    throw new SyntaxError(
-      `${bytes.length} bytes are not a vac.cas.${name}: ${(e as Error).message}`,
-    );
-  }
 }
