@@ -64,6 +64,13 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** Byte-wise comparison, as KV orders Uint8Array key parts. */
+/** Whether two byte strings are equal, in time that depends on their length only (for secrets). */
+export function equalSecret(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {

@@ -6,16 +6,13 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { HttpError } from "../error.ts";
+import { equalSecret } from "../lib/bytes.ts";
 
 const encoder = new TextEncoder();
 
 /** Checks a presented token against the configured key in constant time. */
 export function tokenMatches(presented: string, key: string): boolean {
-  const a = sha256(encoder.encode(presented));
-  const b = sha256(encoder.encode(key));
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
+  return equalSecret(sha256(encoder.encode(presented)), sha256(encoder.encode(key)));
 }
 
 /** The bearer token of a request, if it sent one. */

@@ -5,6 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { HttpError } from "../error.ts";
+import { fromHex0x, toHex0x } from "../lib/bytes.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { bearerToken } from "../middleware/auth.ts";
 import type { LiveHub } from "../services/live_hub.ts";
@@ -41,9 +42,6 @@ const LogJson = z.object({
   count: z.number().int().optional(),
 });
 const EntryJson = z.object({ localHash: z.string(), remoteHash: z.string(), data: z.string() });
-
-const hex0x = (b: Uint8Array) => `0x${b.toHex()}`;
-const fromHex0x = (s: string) => Uint8Array.fromHex(s.slice(2));
 
 function logJson(info: LogInfo) {
   return {
@@ -133,7 +131,7 @@ export function remoteLogRoutes(routes: Routes, deps: RemoteLogRoutesDeps): void
     const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
     const a = await logs.append(params.name, bearerToken(c), body, localHash);
     return c.json({
-      localHash: hex0x(a.localHash),
+      localHash: toHex0x(a.localHash),
       remoteHash: a.remoteHash.text,
       sequence: String(a.sequence),
     }, 201);
@@ -177,11 +175,11 @@ export function remoteLogRoutes(routes: Routes, deps: RemoteLogRoutesDeps): void
     const got = await logs.entries(params.name, after, query.limit);
     return c.json({
       entries: got.entries.map((e) => ({
-        localHash: hex0x(e.localHash),
+        localHash: toHex0x(e.localHash),
         remoteHash: e.remoteHash.text,
         data: e.data.toBase64(),
       })),
-      ...(got.next ? { next: hex0x(got.next) } : {}),
+      ...(got.next ? { next: toHex0x(got.next) } : {}),
     });
   });
 

@@ -16,7 +16,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { CID } from "multiformats/cid";
-import { compareBytes } from "../lib/bytes.ts";
+import { compareBytes, concat, toHex0x } from "../lib/bytes.ts";
 import {
   ConflictError,
   InvalidInputError,
@@ -217,7 +217,7 @@ export class RemoteLogMirror {
       attrs: { name },
       json: JSON.stringify({
         name,
-        localHash: `0x${p.localHash.toHex()}`,
+        localHash: toHex0x(p.localHash),
         remoteHash: this.logs.cas.address(p.remoteHash).text,
         mirrored: true,
       }),
@@ -250,10 +250,7 @@ export class RemoteLogMirror {
       }
       out.push(chunk);
     }
-    const bytes = new Uint8Array(size);
-    let at = 0;
-    for (const c of out) bytes.set(c, at), at += c.length;
-    return bytes;
+    return concat(out);
   }
 
   async #fetch(base: string, path: string, accept: string): Promise<Response> {

@@ -17,6 +17,7 @@
  */
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { equalSecret, toHex0x } from "../lib/bytes.ts";
 import {
   ConflictError,
   InvalidInputError,
@@ -153,10 +154,7 @@ export class RemoteLogService {
     } catch {
       given = new Uint8Array(0);
     }
-    const a = sha256(given), b = state.tokenHash;
-    let diff = a.length ^ b.length;
-    for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-    if (!token || diff !== 0) {
+    if (!token || !equalSecret(sha256(given), state.tokenHash)) {
       throw new UnauthorizedError("This log's write token is required (Authorization: Bearer …)");
     }
   }
@@ -233,7 +231,7 @@ export class RemoteLogService {
           attrs: { name },
           json: JSON.stringify({
             name,
-            localHash: `0x${p.localHash.toHex()}`,
+            localHash: toHex0x(p.localHash),
             remoteHash: this.cas.address(p.remoteHash).text,
             sequence: String(next.sequence),
           }),
@@ -353,7 +351,7 @@ export class RemoteLogService {
     if (!info.head) return { entries: [] };
     const walked = await pairsAfter(this.#walk(info.head.cid.bytes), after, limit);
     if (after && !walked.foundAfter) {
-      throw new NotFoundError(`No entry of ${info.name} has the localHash 0x${after.toHex()}`);
+      throw new NotFoundError(`No entry of ${info.name} has the localHash ${toHex0x(after)}`);
     }
     const entries: LogEntry[] = [];
     for (const p of walked.pairs) {

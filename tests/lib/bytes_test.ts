@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { utf8Encode, utf8Length } from "../../lib/bytes.ts";
+import { equalSecret, utf8Encode, utf8Length } from "../../lib/bytes.ts";
 import { fuzzSeed, Rng } from "../protocols/waku/fuzz_util.ts";
 
 const encoder = new TextEncoder();
@@ -46,4 +46,12 @@ Deno.test("fuzz utf8Length/utf8Encode: random strings of random code units match
     assert.equal(utf8Length(s), want.length, ctx);
     assert.deepEqual(utf8Encode(s), want, ctx);
   }
+});
+
+Deno.test("equalSecret: equal only for the same bytes of the same length", () => {
+  const b = (...x: number[]) => new Uint8Array(x);
+  assert.equal(equalSecret(b(1, 2, 3), b(1, 2, 3)), true);
+  assert.equal(equalSecret(b(1, 2, 3), b(1, 2, 4)), false);
+  assert.equal(equalSecret(b(1, 2), b(1, 2, 3)), false);
+  assert.equal(equalSecret(b(), b()), true);
 });
