@@ -53,6 +53,7 @@ export const remotelog = defineBridge({
       maxEntryBytes: config.maxEntryBytes,
       recordLifetimeMs: config.recordLifetime * 1000,
       recordTtlMs: config.recordTtl * 1000,
+      log: ctx.log,
     });
     const mirror = new RemoteLogMirror(logs, new RemoteLogRepo(ctx.store), ctx.hub, {
       peers: config.peers,

@@ -49,6 +49,11 @@ export class GroupCommitter<T, R> {
     return this.#queue.length;
   }
 
+  /** True when nothing waits and no flush runs. */
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#active === 0;
+  }
+
   /** Queues an item; resolves with its result once its batch is committed. */
   submit(item: T): Promise<R> {
     if (this.#queue.length >= this.#maxQueue) {

@@ -140,12 +140,19 @@ export class RemoteLogMirror {
     const read = await this.repo.mirror(name);
     if (!read) throw new InvalidInputError("name", `${name} is not followed by this gateway`);
     const state = read.value;
+    // Two syncs of one log can overlap (a follow request beside the job): the state written
+    // keeps the highest sequence either reached.
+    const settle = async (sequence: bigint, error?: string) => {
+      const now = (await this.repo.mirror(name))?.value ?? state;
+      const seq = now.sequence > sequence ? now.sequence : sequence;
+      await this.repo.setMirror(name, { ...now, sequence: seq, error });
+    };
     try {
       const result = await this.#sync(name, state);
-      await this.repo.setMirror(name, { ...state, sequence: result.sequence, error: undefined });
+      await settle(result.sequence);
       return result;
     } catch (e) {
-      await this.repo.setMirror(name, { ...state, error: (e as Error).message });
+      await settle(state.sequence, (e as Error).message);
       throw e;
     }
   }
@@ -166,34 +173,38 @@ export class RemoteLogMirror {
     const before = await this.logs.info(name).catch(() => undefined);
     const stops = new Set<string>();
     if (before?.head) {
-      stops.add(before.head.text);
-      const old = decodeRemoteLog(await this.#local(before.head.cid.bytes));
-      if (old.tail.length) stops.add(this.logs.cas.address(old.tail).text);
+      // A head put here by someone else and not in the CAS stops nothing: the walk goes on.
+      const old = await this.logs.page(before.head.cid.bytes).catch(() => undefined);
+      if (old) {
+        stops.add(before.head.text);
+        if (old.tail.length) stops.add(this.logs.cas.address(old.tail).text);
+      }
     }
     let pages = 0, entries = 0;
     for (let cid: CID | undefined = head.cid; cid && !stops.has(cid.toString());) {
-      if (pages >= this.opts.maxPages) {
-        throw new InvalidInputError("log", `has more than ${this.opts.maxPages} pages to mirror`);
-      }
-      // A page fetched by an interrupted sync is read here, not fetched again.
-      let pageBytes: Uint8Array;
+      // A page fetched by an interrupted sync is read here, not fetched again (nor counted).
+      let page: RemoteLog;
       if (await this.logs.cas.stat(cid)) {
-        pageBytes = await this.#local(cid.bytes);
+        page = await this.logs.page(cid.bytes);
       } else {
-        pageBytes = await this.#fetchVerified(state.from, cid, MAX_PAGE_BYTES);
+        if (pages >= this.opts.maxPages) {
+          throw new InvalidInputError("log", `has more than ${this.opts.maxPages} pages to mirror`);
+        }
+        const pageBytes = await this.#fetchVerified(state.from, cid, MAX_PAGE_BYTES);
+        page = fromPeer(() => decodeRemoteLog(pageBytes), state.from, cid);
         await this.logs.cas.add(new Blob([pageBytes as Uint8Array<ArrayBuffer>]).stream(), {
           maxBytes: MAX_PAGE_BYTES,
         });
+        pages++;
       }
-      const page = decodeRemoteLog(pageBytes);
       for (const p of page.pairs) {
-        const entry = this.logs.cas.address(p.remoteHash, "remoteHash");
+        const entry = fromPeer(() => this.logs.cas.address(p.remoteHash), state.from, cid);
         if (await this.logs.cas.stat(entry)) continue;
         await this.#addVerified(state.from, entry.cid);
         entries++;
       }
-      pages++;
-      cid = page.tail.length ? CID.decode(page.tail) : undefined;
+      const tail = page.tail;
+      cid = tail.length ? fromPeer(() => CID.decode(tail), state.from, cid) : undefined;
     }
     try {
       await this.logs.ns.put(ipnsName, bytes);
@@ -208,10 +219,9 @@ export class RemoteLogMirror {
   async #announce(name: string, oldHead: Uint8Array | undefined, newHead: Uint8Array) {
     let after: Uint8Array | undefined;
     if (oldHead) {
-      const page = decodeRemoteLog(await this.#local(oldHead));
-      after = page.pairs[0]?.localHash;
+      after = (await this.logs.page(oldHead).catch(() => undefined))?.pairs[0]?.localHash;
     }
-    const walked = await pairsAfter(this.#walkLocal(newHead), after, 10_000);
+    const walked = await pairsAfter(this.logs.walk(newHead), after, 10_000);
     this.hub.publish(walked.pairs.map((p) => ({
       channel: REMOTE_LOG_CHANNEL,
       attrs: { name },
@@ -222,20 +232,6 @@ export class RemoteLogMirror {
         mirrored: true,
       }),
     })));
-  }
-
-  async *#walkLocal(head: Uint8Array): AsyncGenerator<RemoteLog> {
-    for (let a = head; a.length;) {
-      const page = decodeRemoteLog(await this.#local(a));
-      yield page;
-      a = page.tail;
-    }
-  }
-
-  async #local(address: Uint8Array): Promise<Uint8Array> {
-    const got = await this.logs.cas.get(this.logs.cas.address(address));
-    if (!got) throw new InvalidInputError("page", "is not in this CAS");
-    return new Uint8Array(await new Response(got.stream).arrayBuffer());
   }
 
   /** A GET from a peer: the whole body, at most `maxBytes`; UnavailableError when it fails. */
@@ -304,3 +300,18 @@ export class RemoteLogMirror {
 }
 
 const equal = (a: Uint8Array, b: Uint8Array) => compareBytes(a, b) === 0;
+
+/** What a peer sent, read by `read`; what does not read is the peer's fault (a 4xx, not a 500). */
+function fromPeer<T>(read: () => T, base: string, cid: CID): T {
+  try {
+    return read();
+  } catch (e) {
+    throw new InvalidInputError(
+      "peer",
+      `${base} sent ${cid}, which does not read: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}

@@ -18,12 +18,7 @@
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { equalSecret, toHex0x } from "../lib/bytes.ts";
-import {
-  ConflictError,
-  InvalidInputError,
-  NotFoundError,
-  UnauthorizedError,
-} from "../lib/errors.ts";
+import { BusyError, ConflictError, NotFoundError, UnauthorizedError } from "../lib/errors.ts";
 import type { CasCid } from "../protocols/cas/cid.ts";
 import { ipnsNameOf } from "../protocols/ns/name.ts";
 import { createSignedRecord } from "../protocols/ns/sign.ts";
@@ -40,6 +35,7 @@ import {
   type Pair,
   type RemoteLog,
 } from "../protocols/remotelog/remote_log.ts";
+import type { Logger } from "../lib/log.ts";
 import type { BlobStore } from "../storage/blob_store.ts";
 import type { Store } from "../storage/kv.ts";
 import { type LogState, RemoteLogRepo, type Versioned } from "../storage/remote_log_repo.ts";
@@ -60,6 +56,8 @@ export interface RemoteLogOptions {
   recordTtlMs: number;
   /** The clock (ms since the epoch). */
   now?: () => number;
+  /** Where a record that failed to publish is reported. */
+  log?: Logger;
 }
 
 /** What creating a log gives its creator: the name to share, and the token that writes. */
@@ -95,12 +93,12 @@ export interface LogEntry {
 
 /** Commits of a batch retried against other processes' appends before giving up. */
 const MAX_APPEND_ATTEMPTS = 50;
+/** Most bytes of content one entries read answers (unless its first entry alone is larger). */
+const ENTRIES_BYTES = 16 * 1024 * 1024;
 /** Most entries one group commit adds to a log. */
 const MAX_BATCH = 1000;
 /** Appends waiting for one log's commit; past it an append is refused as busy. */
 const MAX_WAITING_APPENDS = 10_000;
-/** Logs with a group committer kept in memory. */
-const MAX_COMMITTERS = 10_000;
 
 export class RemoteLogService {
   readonly cas: CasService;
@@ -185,12 +183,15 @@ export class RemoteLogService {
         maxBatch: MAX_BATCH,
         maxQueue: MAX_WAITING_APPENDS,
       });
-      // Committers of idle logs go; a new one for the same log is safe (the state is checked).
-      if (this.#committers.size >= MAX_COMMITTERS) this.#committers.clear();
       this.#committers.set(n, committer);
     }
-    const sequence = await committer.submit(pair);
-    return { localHash: pair.localHash, remoteHash: added.cid, sequence };
+    try {
+      const sequence = await committer.submit(pair);
+      return { localHash: pair.localHash, remoteHash: added.cid, sequence };
+    } finally {
+      // A log's committer lives while appends wait for it.
+      if (committer.idle && this.#committers.get(n) === committer) this.#committers.delete(n);
+    }
   }
 
   /**
@@ -203,7 +204,7 @@ export class RemoteLogService {
     for (let attempt = 0;; attempt++) {
       const read = await this.#written(name);
       const state = read.value;
-      let page = state.head.length ? await this.#page(state.head) : undefined;
+      let page = state.head.length ? await this.page(state.head) : undefined;
       let address = state.head.length ? state.head : undefined;
       for (const pair of pairs) {
         // A full head becomes the next page's tail: it must be in CAS first.
@@ -225,7 +226,14 @@ export class RemoteLogService {
         count: state.count + pairs.length,
       };
       if (await this.#repo.replace(name, read, next)) {
-        await this.#publish(name, next);
+        // The entries are stored: a record that fails to publish now is published again from
+        // the state on the next append or read (#republishIfBehind), not answered as a failure.
+        await this.#publish(name, next).catch((e) =>
+          this.opts.log?.warn("Remote log record not published; it will be again", {
+            name,
+            error: (e as Error).message,
+          })
+        );
         this.hub.publish(pairs.map((p) => ({
           channel: REMOTE_LOG_CHANNEL,
           attrs: { name },
@@ -239,9 +247,7 @@ export class RemoteLogService {
         return pairs.map(() => ({ status: "fulfilled", value: next.sequence }));
       }
       if (attempt >= MAX_APPEND_ATTEMPTS) {
-        throw new ConflictError(
-          `Appends to ${name} kept colliding with other processes'; try again`,
-        );
+        throw new BusyError(`Appends to ${name} kept colliding with other processes'; try again`);
       }
     }
   }
@@ -273,25 +279,36 @@ export class RemoteLogService {
     }
   }
 
-  /** A page from CAS; NotFoundError when CAS lacks it, InvalidInputError when it is no page. */
-  async #page(address: Uint8Array): Promise<RemoteLog> {
-    const got = await this.cas.get(this.cas.address(address, "page"));
-    if (!got) {
-      throw new NotFoundError(`The page ${this.cas.address(address).text} is not in this CAS`);
-    }
+  /**
+   * A page from CAS. NotFoundError when the CAS lacks it or it is no page
+   * (a log a client wrote badly): the reader asked for nothing wrong.
+   */
+  async page(address: Uint8Array): Promise<RemoteLog> {
+    const cid = this.#pageAddress(address);
+    const got = await this.cas.get(cid);
+    if (!got) throw new NotFoundError(`The page ${cid.text} is not in this CAS`);
     if (got.size > MAX_PAGE_BYTES) {
-      throw new InvalidInputError(
-        "page",
-        `is ${got.size} bytes; a page is at most ${MAX_PAGE_BYTES}`,
+      throw new NotFoundError(
+        `${cid.text} is ${got.size} bytes: no page (at most ${MAX_PAGE_BYTES})`,
       );
     }
     const bytes = new Uint8Array(await new Response(got.stream).arrayBuffer());
     try {
       return decodeRemoteLog(bytes);
     } catch (e) {
-      throw new InvalidInputError(
-        "page",
-        `${got.cid.text} is not a RemoteLog: ${(e as Error).message}`,
+      throw new NotFoundError(`${cid.text} is no RemoteLog page: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
+
+  /** A page's address as a log names it (a head, a tail, a record's value). */
+  #pageAddress(address: string | Uint8Array): CasCid {
+    try {
+      return this.cas.address(address, "page");
+    } catch (e) {
+      throw new NotFoundError(
+        `The log names a page by ${String(address)}, which is no CAS address`,
         {
           cause: e,
         },
@@ -322,7 +339,7 @@ export class RemoteLogService {
     return {
       name: n,
       mode: "unknown",
-      head: this.cas.address(path[1], "value"),
+      head: this.#pageAddress(path[1]),
       sequence: resolved.sequence,
     };
   }
@@ -349,29 +366,35 @@ export class RemoteLogService {
   ): Promise<{ entries: LogEntry[]; next?: Uint8Array }> {
     const info = await this.info(name);
     if (!info.head) return { entries: [] };
-    const walked = await pairsAfter(this.#walk(info.head.cid.bytes), after, limit);
+    const walked = await pairsAfter(this.walk(info.head.cid.bytes), after, limit);
     if (after && !walked.foundAfter) {
       throw new NotFoundError(`No entry of ${info.name} has the localHash ${toHex0x(after)}`);
     }
+    // One answer carries at most ENTRIES_BYTES of content (and always one entry); `next` says
+    // where the rest starts.
     const entries: LogEntry[] = [];
+    let bytes = 0;
     for (const p of walked.pairs) {
-      const remoteHash = this.cas.address(p.remoteHash, "remoteHash");
+      const remoteHash = this.#pageAddress(p.remoteHash);
       const got = await this.cas.get(remoteHash);
       if (!got) throw new NotFoundError(`The content ${remoteHash.text} is not in this CAS`);
+      if (entries.length > 0 && bytes + got.size > ENTRIES_BYTES) break;
+      bytes += got.size;
       entries.push({
         localHash: p.localHash,
         remoteHash,
         data: new Uint8Array(await new Response(got.stream).arrayBuffer()),
       });
     }
-    const last = walked.pairs.at(-1);
-    return { entries, next: walked.more && last ? last.localHash : undefined };
+    const more = walked.more || entries.length < walked.pairs.length;
+    const last = entries.at(-1);
+    return { entries, next: more && last ? last.localHash : undefined };
   }
 
   /** The pages from `head` back to the first. */
-  async *#walk(head: Uint8Array): AsyncGenerator<RemoteLog> {
+  async *walk(head: Uint8Array): AsyncGenerator<RemoteLog> {
     for (let address = head; address.length;) {
-      const page = await this.#page(address);
+      const page = await this.page(address);
       yield page;
       address = page.tail;
     }
