@@ -63,7 +63,6 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Byte-wise comparison, as KV orders Uint8Array key parts. */
 /** Whether two byte strings are equal, in time that depends on their length only (for secrets). */
 export function equalSecret(a: Uint8Array, b: Uint8Array): boolean {
   let diff = a.length ^ b.length;
@@ -71,6 +70,7 @@ export function equalSecret(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** Byte-wise comparison, as KV orders Uint8Array key parts. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {

@@ -11,8 +11,6 @@ import { byteRange, contentRange, unsatisfiedRange } from "../protocols/cas/byte
 import { IMMUTABLE_CACHE, noneMatchHits } from "../protocols/cas/trustless.ts";
 import type { CasService, CasStat } from "../services/cas_service.ts";
 
-export { prefixed } from "../protocols/cas/prefixed.ts";
-
 /** How a route presents content. */
 export interface ContentHeaders {
   contentType: string;

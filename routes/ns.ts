@@ -5,6 +5,7 @@
  * content a name resolves to, as a path gateway serves it. The spec's
  * Twirp NS service is in ns_twirp.ts.
  */
+import { sha256 } from "@noble/hashes/sha2.js";
 import { z } from "@hono/zod-openapi";
 import { HttpError } from "../error.ts";
 import { MAX_NAME_TEXT } from "../protocols/ns/name.ts";
@@ -78,7 +79,7 @@ export function nsRoutes(routes: Routes, deps: NsRoutesDeps): void {
     }
     const found = await ns.get(params.name);
     const now = Date.now();
-    const etag = `"${(await sha256(found.bytes)).toHex()}"`;
+    const etag = `"${sha256(found.bytes).toHex()}"`;
     const headers = validatorHeaders(etag, {
       "cache-control": ipnsCacheControl(cacheWindow(found, now)),
       expires: new Date(Number(found.validUntilNs / 1_000_000n)).toUTCString(),
@@ -153,8 +154,4 @@ export function nsRoutes(routes: Routes, deps: NsRoutesDeps): void {
 function putJson(put: NsPut): string {
   const rest = JSON.stringify({ validity: put.validity, value: put.value, changed: put.changed });
   return `{"name":${JSON.stringify(put.name)},"sequence":${put.sequence},${rest.slice(1)}`;
-}
-
-async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
 }

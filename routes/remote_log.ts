@@ -16,15 +16,19 @@ import {
 } from "../services/remote_log_service.ts";
 import type { RemoteLogMirror } from "../services/remote_log_mirror.ts";
 import type { MirrorState } from "../storage/remote_log_repo.ts";
+import { MAX_HASH_BYTES } from "../protocols/remotelog/remote_log.ts";
+import { UPLOAD_TIMEOUT_MS } from "./cas.ts";
 import type { Routes } from "./define.ts";
 import { liveSse, liveWebSocket } from "./live.ts";
 
 /** Most entries one read returns. */
 export const MAX_ENTRIES_LIMIT = 1000;
-/** Longest localHash a client may give (a digest or a CID). */
-const MAX_LOCAL_HASH_BYTES = 64;
 
-const Hex = z.string().regex(/^0x([0-9a-fA-F]{2}){1,64}$/, "0x and an even number of hex digits");
+// As long as a page holds (a digest or a CID), so every `next` a read gives is a valid `after`.
+const Hex = z.string().regex(
+  new RegExp(`^0x([0-9a-fA-F]{2}){1,${MAX_HASH_BYTES}}$`),
+  `0x and 1–${MAX_HASH_BYTES} bytes of hex`,
+);
 const NameParams = z.object({ name: z.string().min(1).max(512) });
 const CreateBody = z.object({
   mode: z.enum(["full", "paged", "linked"]),
@@ -101,6 +105,8 @@ export function remoteLogRoutes(routes: Routes, deps: RemoteLogRoutesDeps): void
     params: NameParams,
     body: { raw: ["application/octet-stream"], description: "The entry's content" },
     bodyLimit: deps.maxEntryBytes,
+    // An entry is as large as a CAS upload, and streams in as slowly.
+    timeoutMs: UPLOAD_TIMEOUT_MS,
     access: "read",
     responses: {
       201: {
@@ -121,9 +127,9 @@ export function remoteLogRoutes(routes: Routes, deps: RemoteLogRoutesDeps): void
     let localHash: Uint8Array | undefined;
     if (given !== undefined) {
       const ok = Hex.safeParse(given);
-      if (!ok.success || given.length > 2 + 2 * MAX_LOCAL_HASH_BYTES) {
+      if (!ok.success) {
         throw new HttpError(400, "Bad Request", {
-          detail: `X-Local-Hash must be 0x and 1–${MAX_LOCAL_HASH_BYTES} bytes of hex`,
+          detail: `X-Local-Hash must be 0x and 1–${MAX_HASH_BYTES} bytes of hex`,
         });
       }
       localHash = fromHex0x(given);

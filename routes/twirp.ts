@@ -20,7 +20,7 @@ import { contentJsonStream } from "../protocols/cas/content_json.ts";
 import { contentPrefix } from "../protocols/cas/content_stream.ts";
 import { isTwirpCode, twirpCodeOf, twirpError } from "../protocols/cas/twirp.ts";
 import type { CasService, CasStat } from "../services/cas_service.ts";
-import { prefixed } from "./cas_content.ts";
+import { prefixed } from "../protocols/cas/prefixed.ts";
 import { parse } from "./define.ts";
 
 /** The protobuf media types a Twirp route takes. */

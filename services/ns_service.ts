@@ -17,6 +17,7 @@
  * await ns.resolve("k51qzi5uqu5d…"); // { value: "/ipfs/bafkrei…", ttlSeconds: 300, … }
  * ```
  */
+import { compareBytes } from "../lib/bytes.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../lib/errors.ts";
 import { type IpnsName, parseIpnsName } from "../protocols/ns/name.ts";
 import {
@@ -168,6 +169,4 @@ export class NsService {
   }
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
+const equalBytes = (a: Uint8Array, b: Uint8Array) => compareBytes(a, b) === 0;
