@@ -120,7 +120,7 @@ export class Routes {
     this.#methods.set(honoPath, methods);
     const int64Keys = def.body?.json ? exactInt64Keys(def.body.json) : [];
     const run: MiddlewareHandler = async (c) => {
-      const params = parse(def.params, pathParams(c.req.param()), "path");
+      const params = parse(def.params, pathParams(c.req.url, c.req.param()), "path");
       const query = parse(
         def.query,
         queryObject(c.req.url, def.query, def.caseInsensitiveQuery),
@@ -223,17 +223,19 @@ function withMembers(
 
 /**
  * The path parameters, checked: Hono decodes them, and where decoding fails
- * it leaves the raw text, so a `%XX` escape still in a value means the
- * client sent bytes that are not percent-encoded UTF-8 (`%FF%FE`).
+ * it leaves the raw text. So the raw path (not the decoded values, which may
+ * hold `%XX` legitimately: `%25FF` is the topic text `%FF`) says whether the
+ * client sent bytes that are not percent-encoded UTF-8 (`%FF%FE`); the
+ * parameter named is the one Hono left with an escape in it.
  */
-function pathParams(params: Record<string, string>): Record<string, string> {
-  for (const [name, value] of Object.entries(params)) {
-    if (!/%[0-9A-Fa-f]{2}/.test(value)) continue;
+function pathParams(url: string, params: Record<string, string>): Record<string, string> {
+  for (const segment of new URL(url).pathname.split("/")) {
     try {
-      decodeURIComponent(value);
+      decodeURIComponent(segment);
     } catch {
+      const name = Object.entries(params).find(([, v]) => /%[0-9A-Fa-f]{2}/.test(v))?.[0];
       throw fieldProblems([{
-        field: `path.${name}`,
+        field: name ? `path.${name}` : "path",
         message: "is not valid percent-encoded UTF-8",
       }]);
     }

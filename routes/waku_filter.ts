@@ -21,7 +21,8 @@ import { AnyTopic, ContentTopicParam, RelayMessage } from "./waku_schemas.ts";
 export const MAX_FILTER_TOPICS = 100;
 export const MAX_FILTER_CRITERIA = 1000;
 
-const RequestId = z.string({ error: "Field `requestId` is missing" }).max(1024);
+const RequestId = z.string({ error: "Field `requestId` is missing" })
+  .max(1024, "Field `requestId` is longer than 1024 characters");
 const FilterRequest = z.object({
   requestId: RequestId,
   contentFilters: z.array(AnyTopic, { error: "Field `contentFilters` is missing" })

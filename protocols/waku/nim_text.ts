@@ -11,7 +11,7 @@
  * parseBool("Yes"); // true
  * ```
  */
-import { utf8Encode } from "../../lib/bytes.ts";
+import { utf8Encode, utf8Length } from "../../lib/bytes.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -88,7 +88,7 @@ export function isEmptyOrWhitespace(text: string): boolean {
  * have an even length in bytes; then each character must be a hex digit.
  */
 export function hexToBytes(text: string): Uint8Array {
-  if (utf8Encode(text).length % 2 === 1) throw new SyntaxError("hex string must have even length");
+  if (utf8Length(text) % 2 === 1) throw new SyntaxError("hex string must have even length");
   const hex = /^0[xX]/.test(text) ? text.slice(2) : text;
   const bad = /[^0-9a-fA-F]/u.exec(hex);
   if (bad) throw new SyntaxError(`${bad[0]} is not a hexadecimal character`);

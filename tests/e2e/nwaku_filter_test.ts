@@ -194,3 +194,21 @@ Deno.test("e2e nwaku filter: undecodable requests and limits, in nwaku's words",
     assert.equal((await problem(wrongType, 415)).requestId, "unknown");
   });
 });
+
+Deno.test("e2e nwaku filter: a requestId too long is refused saying so, not as missing", async () => {
+  await withGateway({}, async (gw) => {
+    const res = await fetch(`${gw.url}/filter/v2/subscriptions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        requestId: "x".repeat(1100),
+        contentFilters: ["/a/1/b/proto"],
+        pubsubTopic: "/waku/2/rs/0/0",
+      }),
+    });
+    assert.equal(res.status, 400);
+    const text = await res.text();
+    assert.match(text, /longer than 1024/);
+    assert.doesNotMatch(text, /is missing/);
+  });
+});

@@ -594,3 +594,22 @@ Deno.test("e2e: bytes that are no UTF-8, lone surrogates, base64 with whitespace
     assert.deepEqual(await readAll(gw.url, PS), [], "nothing was stored");
   });
 });
+
+Deno.test("e2e: a topic whose text holds `%XX` (sent as `%25XX`) is a topic, not bad encoding", async () => {
+  await withGateway({}, async (gw) => {
+    const res = await fetch(`${gw.url}/relay/v1/messages/%2Fx%25FF`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ payload: btoa("hi"), contentTopic: "/app/1/x/proto" }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.body?.cancel();
+    const bad = await fetch(`${gw.url}/relay/v1/messages/%FF%FE`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ payload: btoa("hi"), contentTopic: "/app/1/x/proto" }),
+    });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).errors[0].field, /path/);
+  });
+});
