@@ -113,7 +113,10 @@ export function toHttpError(thrown: unknown, ref = "this request"): HttpError {
   }
   if (err instanceof NotFoundError) return new HttpError(404, "Not Found", { detail: err.message });
   if (err instanceof UnauthorizedError) {
-    return new HttpError(401, "Unauthorized", { detail: err.message });
+    return new HttpError(401, "Unauthorized", {
+      detail: err.message,
+      headers: { "www-authenticate": 'Bearer realm="syncgate"' },
+    });
   }
   if (err instanceof ConflictError) return new HttpError(409, "Conflict", { detail: err.message });
   if (err instanceof TooLargeError) {

@@ -146,11 +146,6 @@ export function decodeTime(bytes: unknown): number {
 const WORST_HASH = new Uint8Array(HASH_BYTES);
 const WORST_UPLOAD = new Uint8Array(UPLOAD_ID_BYTES);
 
-/**
- * What a put adds to a commit beside its chunks, at most: its marker's
- * check and set (a batch), or the manifest's check and set, the "maybe
- * unreferenced" marker and the upload marker's check and delete (the last commit).
- */
 /** The largest owner entry a put writes in its last commit (PutOptions.owner): key and value bytes. */
 export const MAX_OWNER_KEY_BYTES = 128, MAX_OWNER_VALUE_BYTES = 128;
 
@@ -166,6 +161,11 @@ export const OWNER_OVERHEAD: CommitCost = addCosts(
   sumCost(refsKey(WORST_HASH)),
 );
 
+/**
+ * What a put adds to a commit beside its chunks, at most: its marker's
+ * check and set (a batch), or the manifest's check and set, the "maybe
+ * unreferenced" marker and the upload marker's check and delete (the last commit).
+ */
 export const PUT_OVERHEAD: CommitCost = addCosts(
   checkCost(uploadKey(WORST_UPLOAD)),
   setCost(uploadKey(WORST_UPLOAD), MARKER_BYTES),

@@ -257,17 +257,16 @@ class Upload {
           owned: own !== undefined,
         };
       }
-      const [existing, marker, owned] = await store.kv.getMany<[Uint8Array, Uint8Array, unknown]>([
-        manifestKey(hash),
-        uploadKey(id),
-        own?.key ?? manifestKey(hash),
-      ]);
+      const keys: Deno.KvKey[] = [manifestKey(hash), uploadKey(id)];
+      if (own) keys.push(own.key);
+      const [existing, marker, owned] = await store.kv.getMany<Uint8Array[]>(keys);
       if (this.markerVs !== null && marker.versionstamp !== this.markerVs) throw this.collected();
-      if (own && owned.versionstamp !== null) {
+      if (own && owned?.versionstamp !== null) {
         // The owner has its entry already (an earlier put of the same content): nothing of
         // ours is needed, and its blob is the one.
         if (existing.versionstamp === null) {
-          throw new ConflictError(`Blob ${toHex0x(hash)} has an owner entry but no manifest`);
+          // An owner refers to a blob that is not there: the store is inconsistent (a 500).
+          throw new Error(`Blob ${toHex0x(hash)} has an owner entry but no manifest`);
         }
         await this.discard();
         return { ...blobInfo(hash, existing.value, existing.versionstamp), created: false };

@@ -7,21 +7,12 @@
  * | [...prefix, i]      | chunk i (Uint8Array ≤ 60 KiB)  |
  *
  * The owner keeps the blob's size next to its own record, so a reader knows
- * the chunk count. Small blobs can be written inside the owner's atomic
- * commit (blobSets); large ones are written first with writeBlob, and the
- * owner's record that points at them is committed after, so a reader never
- * sees a reference to missing chunks.
+ * the chunk count. The chunks are written inside the owner's atomic commit
+ * (blobSets), so a reader never sees a reference to missing chunks; content
+ * too large for one commit goes to the shared blob store (blob_store.ts).
  */
 import { concat } from "../lib/bytes.ts";
-import {
-  addCosts,
-  chunkForCommit,
-  commit,
-  type CommitCost,
-  MAX_VALUE_BYTES,
-  setCost,
-  type Store,
-} from "./kv.ts";
+import { addCosts, type CommitCost, MAX_VALUE_BYTES, setCost, type Store } from "./kv.ts";
 
 /** The chunk size, below KV's 64 KiB value limit. */
 export const CHUNK_BYTES = MAX_VALUE_BYTES;
@@ -46,25 +37,6 @@ export function blobCost(prefix: Deno.KvKey, size: number): CommitCost {
   return addCosts(
     ...keys.map((k, i) => setCost(k, Math.min(CHUNK_BYTES, size - i * CHUNK_BYTES))),
   );
-}
-
-/** Writes a blob in as many commits as the KV limits need. */
-export async function writeBlob(
-  store: Store,
-  prefix: Deno.KvKey,
-  bytes: Uint8Array,
-): Promise<void> {
-  const runs = chunkForCommit(
-    blobSets(prefix, bytes),
-    store.limits,
-    ([k, v]) => setCost(k, v.length),
-  );
-  for (const run of runs) {
-    const res = await commit(store, "blob", (op) => {
-      for (const [k, v] of run) op.set(k, v);
-    });
-    if (!res.ok) throw new Error("Blob chunk commit failed");
-  }
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The Waku store's repository: stores, pages, locates and deletes messages
  * in the layout of waku_layout.ts (read that first: what each key holds and
- * why content is kept twice).
+ * why each message's content is kept once).
  *
  * A message's keys are written in one atomic commit, guarded by a check that
  * its "h" key is new (the dedup) and one that the receive-order head "rt" is
@@ -260,7 +260,17 @@ export class WakuRepo {
 
   /** Puts a run's oversize payloads, then commits it when its turn comes. */
   async #commitRun(run: Prepared[]): Promise<boolean[]> {
-    for (const p of run) if (p.shared) await this.#putShared(p);
+    // A large payload goes to the blob store first, unless its message is stored already (a
+    // repeat publish would upload it only to find the duplicate at the commit).
+    const shared = run.filter((p) => p.shared);
+    const known = await this.locateMany(shared.map((p) => p.rec.hash));
+    const done = new Set(shared.filter((_, j) => known[j]));
+    if (done.size) {
+      const stored = await this.#commitRun(run.filter((p) => !done.has(p)));
+      const byP = new Map(run.filter((p) => !done.has(p)).map((p, k) => [p, stored[k]]));
+      return run.map((p) => done.has(p) ? false : byP.get(p)!);
+    }
+    for (const p of shared) await this.#putShared(p);
     const turn = this.#turn.then(() => this.#commitPending(run));
     this.#turn = turn.catch(() => {});
     return await turn;
@@ -280,17 +290,18 @@ export class WakuRepo {
     let pending = run.map((p, k) => ({ p, k }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       const head = this.#head ?? await this.#readHead();
+      // The receivedTimes this attempt gives; the callers' records get them only once stored.
       let rt = head.value;
-      for (const { p } of pending) {
+      const times = pending.map(({ p }) => {
         rt = p.rec.receivedTime > rt ? p.rec.receivedTime : rt + 1n;
-        p.rec.receivedTime = rt;
         setReceivedTime(p.value, rt);
-      }
+        return rt;
+      });
       const res = await commit(this.store, "waku", (op) => {
         op.check({ key: HEAD_KEY, versionstamp: head.versionstamp }).set(HEAD_KEY, packInt64(rt));
         const counts = new Map<string, bigint>();
-        for (const { p } of pending) {
-          const { rec } = p;
+        for (const [j, { p }] of pending.entries()) {
+          const rec = { ...p.rec, receivedTime: times[j] };
           op.check({ key: hKey(rec.hash), versionstamp: null });
           for (const [k, v] of messageSets(rec, p.value)) op.set(k, v);
           if (p.chunks) {
@@ -303,6 +314,7 @@ export class WakuRepo {
       });
       if (res.ok) {
         this.#head = { value: rt, versionstamp: res.versionstamp };
+        pending.forEach(({ p }, j) => p.rec.receivedTime = times[j]);
         return stored;
       }
       // Another process moved the head, stored one of these, or (after the grace period of

@@ -139,6 +139,7 @@ Deno.test("e2e remote log: a wrong or missing token is 401 and nothing is append
         body: "x",
       });
       assert.equal(res.status, 401);
+      assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer /);
       await res.body?.cancel();
     }
     const info = await (await fetch(`${gw.url}/logs/${log.name}`)).json();

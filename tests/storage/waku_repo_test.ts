@@ -429,7 +429,11 @@ Deno.test("WakuRepo keeps a payload too big for one commit in the shared blob st
     const payload = new Uint8Array(600 * 1024).map((_, i) => (i * 31) & 255);
     const big = rec(3, { payload });
     assert.deepEqual(await ins(shared, [big, rec(4)]), [true, true]);
+    let puts = 0;
+    const put = blobs.put.bind(blobs);
+    blobs.put = (...args) => (puts++, put(...args));
     assert.deepEqual(await ins(shared, [big]), [false], "the same message again is a duplicate");
+    assert.equal(puts, 0, "and its payload is not uploaded again");
     const [got] = (await repo.getByHashes([big.hash])).map(decodeRecord);
     assert.deepEqual(got.message.payload, payload);
     const sha = new Uint8Array(await crypto.subtle.digest("SHA-256", payload));
