@@ -101,7 +101,8 @@ export function remoteLogRoutes(routes: Routes, deps: RemoteLogRoutesDeps): void
     description: "`Authorization: Bearer <writeToken>` of the log (the API key is not asked: " +
       "creating the log needed it, and the token is the log's own). `X-Local-Hash: 0x…` is the " +
       "entry's id in the writer's local log (e.g. an MVDS message id); default: the content's " +
-      "SHA-256. The content goes to CAS (remoteHash = its CID). Concurrent appends take turns.",
+      "SHA-256. A localHash the log has already is 409 (readers resume after a localHash, so it " +
+      "names one entry). The content goes to CAS (remoteHash = its CID). Concurrent appends take turns.",
     params: NameParams,
     body: { raw: ["application/octet-stream"], description: "The entry's content" },
     bodyLimit: deps.maxEntryBytes,

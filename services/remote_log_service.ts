@@ -95,8 +95,8 @@ export interface LogEntry {
 const MAX_APPEND_ATTEMPTS = 50;
 /** Most bytes of content one entries read answers (unless its first entry alone is larger). */
 const ENTRIES_BYTES = 16 * 1024 * 1024;
-/** Most entries one group commit adds to a log. */
-const MAX_BATCH = 1000;
+/** Most entries one group commit adds to a log (each localHash is a check; KV allows 100). */
+const MAX_BATCH = 90;
 /** Appends waiting for one log's commit; past it an append is refused as busy. */
 const MAX_WAITING_APPENDS = 10_000;
 
@@ -200,8 +200,26 @@ export class RemoteLogService {
    * the record and sends the entries live. Each pair's outcome is the new
    * sequence.
    */
-  async #commitPairs(name: string, pairs: Pair[]): Promise<PromiseSettledResult<bigint>[]> {
-    for (let attempt = 0;; attempt++) {
+  async #commitPairs(name: string, all: Pair[]): Promise<PromiseSettledResult<bigint>[]> {
+    // A localHash names one entry: a repeat in the batch or of one in the log is refused.
+    const out: PromiseSettledResult<bigint>[] = all.map(() => ({ status: "fulfilled", value: 0n }));
+    const refuse = (i: number) =>
+      out[i] = {
+        status: "rejected",
+        reason: new ConflictError(
+          `The log has an entry with the localHash ${toHex0x(all[i].localHash)} already; ` +
+            "give each entry its own (X-Local-Hash)",
+        ),
+      };
+    const seen = new Set<string>();
+    let live = all.map((p, i) => ({ p, i })).filter(({ p, i }) => {
+      const id = p.localHash.toHex();
+      if (seen.has(id)) return refuse(i), false;
+      seen.add(id);
+      return true;
+    });
+    for (let attempt = 0; live.length > 0; attempt++) {
+      const pairs = live.map(({ p }) => p);
       const read = await this.#written(name);
       const state = read.value;
       let page = state.head.length ? await this.page(state.head) : undefined;
@@ -225,7 +243,8 @@ export class RemoteLogService {
         sequence: state.sequence + 1n,
         count: state.count + pairs.length,
       };
-      if (await this.#repo.replace(name, read, next)) {
+      const done = await this.#repo.replace(name, read, next, pairs.map((p) => p.localHash));
+      if (done === "ok") {
         // The entries are stored: a record that fails to publish now is published again from
         // the state on the next append or read (#republishIfBehind), not answered as a failure.
         await this.#publish(name, next).catch((e) =>
@@ -244,12 +263,18 @@ export class RemoteLogService {
             sequence: String(next.sequence),
           }),
         })));
-        return pairs.map(() => ({ status: "fulfilled", value: next.sequence }));
+        for (const { i } of live) out[i] = { status: "fulfilled", value: next.sequence };
+        return out;
       }
       if (attempt >= MAX_APPEND_ATTEMPTS) {
         throw new BusyError(`Appends to ${name} kept colliding with other processes'; try again`);
       }
+      if (done !== "moved") {
+        const taken = new Set(done.taken.map((lh) => lh.toHex()));
+        live = live.filter(({ p, i }) => !taken.has(p.localHash.toHex()) || (refuse(i), false));
+      }
     }
+    return out;
   }
 
   /** Puts a page in CAS; its binary CID. */

@@ -5,6 +5,7 @@
  * | --------------------- | ------------------------------------------------------------- |
  * | ["rlog","w",name]     | LogState of a log written here: its key, mode, head, sequence |
  * | ["rlog","f",name]     | Mirror: the gateway it follows, and what it has verified      |
+ * | ["rlog","l",name,lh]  | empty: the localHash lh is in the log written here            |
  *
  * name = the log's IPNS name (base36 `k51…`). The head and sequence of a
  * log written here are in its LogState, which every append replaces with a
@@ -13,7 +14,7 @@
  * name system serves is signed from this state after the commit.
  */
 import type { LogMode } from "../protocols/remotelog/pages.ts";
-import { commit, type Store } from "./kv.ts";
+import { commit, getMany, type Store } from "./kv.ts";
 
 /** A log written by this gateway. */
 export interface LogState {
@@ -45,6 +46,8 @@ export interface MirrorState {
 
 const writtenKey = (name: string): Deno.KvKey => ["rlog", "w", name];
 const mirrorKey = (name: string): Deno.KvKey => ["rlog", "f", name];
+const localKey = (name: string, lh: Uint8Array): Deno.KvKey => ["rlog", "l", name, lh];
+const EMPTY = new Uint8Array(0);
 
 /** A state with the versionstamp it was read at, for a checked replace. */
 export interface Versioned<T> {
@@ -72,15 +75,29 @@ export class RemoteLogRepo {
     return e.versionstamp === null ? null : { value: e.value, versionstamp: e.versionstamp };
   }
 
-  /** Replaces a log's state if it is still at `read`'s versionstamp; false if it moved on. */
-  async replace(name: string, read: Versioned<LogState>, next: LogState): Promise<boolean> {
+  /**
+   * Replaces a log's state if it is still at `read`'s versionstamp, with the
+   * localHashes of the entries it adds, each checked new (a reader resumes
+   * after a localHash, so one may name one entry only). "moved" when the
+   * state moved on; else the localHashes the log has already, when any.
+   */
+  async replace(
+    name: string,
+    read: Versioned<LogState>,
+    next: LogState,
+    localHashes: readonly Uint8Array[],
+  ): Promise<"ok" | "moved" | { taken: Uint8Array[] }> {
     const key = writtenKey(name);
-    const res = await commit(
-      this.store,
-      "rlog",
-      (op) => op.check({ key, versionstamp: read.versionstamp }).set(key, next),
-    );
-    return res.ok;
+    const res = await commit(this.store, "rlog", (op) => {
+      op.check({ key, versionstamp: read.versionstamp }).set(key, next);
+      for (const lh of localHashes) {
+        op.check({ key: localKey(name, lh), versionstamp: null }).set(localKey(name, lh), EMPTY);
+      }
+    });
+    if (res.ok) return "ok";
+    if ((await this.store.kv.get(key)).versionstamp !== read.versionstamp) return "moved";
+    const found = await getMany(this.store, localHashes.map((lh) => localKey(name, lh)));
+    return { taken: localHashes.filter((_, i) => found[i].versionstamp !== null) };
   }
 
   /** The mirror state of a followed log, or null. */

@@ -284,3 +284,34 @@ Deno.test("e2e remote log: a crash after an append keeps it, and the log goes on
     await cleanup();
   }
 });
+
+Deno.test("e2e remote log: a localHash names one entry: a repeat is 409, so readers resuming after it miss nothing", async () => {
+  await withGateway({}, async (gw) => {
+    const log = await createLog(gw.url, "paged", 2);
+    const post = (text: string, localHash?: string) =>
+      fetch(`${gw.url}/logs/${log.name}/entries`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${log.writeToken}`,
+          "content-type": "application/octet-stream",
+          ...(localHash ? { "x-local-hash": localHash } : {}),
+        },
+        body: enc.encode(text),
+      });
+    await append(gw.url, log, "same");
+    await append(gw.url, log, "other");
+    // The same content again, its default localHash (the SHA-256) taken: refused, saying why.
+    const again = await post("same");
+    assert.equal(again.status, 409);
+    assert.match((await again.json()).detail, /X-Local-Hash/);
+    // With its own localHash it is a new entry.
+    await append(gw.url, log, "same", "0x0102");
+    // Two at once with one localHash: exactly one is kept.
+    const both = await Promise.all([post("x1", "0x0a"), post("x2", "0x0a")]);
+    assert.deepEqual(both.map((r) => r.status).sort(), [201, 409]);
+    await Promise.all(both.map((r) => r.body?.cancel()));
+    const all = await readAll(gw.url, log.name, 1);
+    assert.equal(all.length, 4, "every entry, read one at a time after the last");
+    assert.equal(new Set(all.map((e) => e.localHash)).size, 4);
+  });
+});
