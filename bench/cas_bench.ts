@@ -4,6 +4,10 @@
  * peak RSS, beside raw Deno KV writing and reading the same chunks,
  * `sha256sum` of the same bytes, and the same bytes served from a file by a
  * plain `Deno.serve` route, in one run, on the harness in bench/harness/.
+ * The ceiling rows: a plain `Deno.serve` route that only moves the bytes
+ * between HTTP and raw KV chunks (bench/cas/kv_route_server.ts), i.e. the
+ * CAS with everything of its own taken away; and the gateway with its front
+ * off (SYNCGATE_FRONT=off), which shows what the front's relaying costs.
  *
  *   deno task bench:cas             # 2000 × 1 KiB, 100 × 1 MiB, 4 × 64 MiB
  *   deno task bench:cas --quick     # a smoke run (16 MiB for the largest)
@@ -16,10 +20,15 @@
 import { createMetrics } from "../lib/metrics.ts";
 import { openStore } from "../storage/kv.ts";
 import { BlobPool } from "./cas/content.ts";
-import { httpGet, httpPut } from "./cas/http_rows.ts";
+import { httpGet, httpPost, httpPut } from "./cas/http_rows.ts";
 import { parseCasOptions } from "./cas/options.ts";
 import { rawGet, rawPut } from "./cas/raw_rows.ts";
-import { type MeasuredServer, startFileServer, startGatewayProcess } from "./cas/servers.ts";
+import {
+  type MeasuredServer,
+  startFileServer,
+  startGatewayProcess,
+  startKvRouteServer,
+} from "./cas/servers.ts";
 import { serviceRows } from "./cas/service_rows.ts";
 import { sha256sumRow } from "./cas/sha256sum.ts";
 import {
@@ -60,6 +69,10 @@ const filesDir = `${work.dir}/files`;
 await Deno.mkdir(filesDir, { recursive: true });
 const gw = await startGatewayProcess(gwPath);
 const files = await startFileServer(filesDir);
+const bareGwPath = await work.kv("gateway-front-off");
+const bareGw = await startGatewayProcess(bareGwPath, { SYNCGATE_FRONT: "off" });
+const kvRoutePath = await work.kv("kv-route");
+const kvRoute = await startKvRouteServer(kvRoutePath);
 const raw = await openStore(rawPath, createMetrics());
 log(`gateway at ${gw.url}, file route at ${files.url}`);
 
@@ -89,6 +102,18 @@ try {
     await settle([gwPath, rawPath]);
     const rawW = await rawPut(raw, pool, phase);
     log(`  raw KV writing the chunks ${fmtRate(rawW.result.rate)} MB/s`);
+    await settle([gwPath, rawPath, bareGwPath]);
+    const barePut = await httpPut(bareGw, pool, phase);
+    log(`  gateway with its front off ${fmtRate(barePut.result.rate)} MB/s`);
+    await settle([gwPath, rawPath, kvRoutePath]);
+    const plainPut = await httpPost(
+      `${kvRoute.url}/chunks`,
+      kvRoute,
+      pool,
+      phase,
+      async (res) => `${(await res.text()).replace(" ", "/")}/${size}`,
+    );
+    log(`  plain Deno.serve writing raw KV chunks ${fmtRate(plainPut.result.rate)} MB/s`);
     const sum = await sha256sumRow(file, size, count);
     log(`  sha256sum ${fmtRate(sum.rate)} MB/s`);
 
@@ -101,6 +126,20 @@ try {
     log(`  gateway ${fmtRate(get.value.rate)} MB/s, peak RSS ${mib(get.peak)} MiB`);
     const rawR = await rawGet(raw, rawW.blobs, size, phase);
     log(`  raw KV reading the chunks ${fmtRate(rawR.rate)} MB/s`);
+    const plainGet = await httpGet(
+      kvRoute,
+      (k) => `${kvRoute.url}/chunks/${plainPut.cids[k]}`,
+      size,
+      phase,
+    );
+    log(`  plain Deno.serve reading raw KV chunks ${fmtRate(plainGet.rate)} MB/s`);
+    const bareGet = await httpGet(
+      bareGw,
+      (k) => `${bareGw.url}/ipfs/${barePut.cids[k]}?format=raw`,
+      size,
+      phase,
+    );
+    log(`  gateway with its front off ${fmtRate(bareGet.rate)} MB/s`);
     const name = file.slice(filesDir.length + 1);
     const stat = await httpGet(files, () => `${files.url}/${name}`, size, phase);
     log(`  static file route ${fmtRate(stat.rate)} MB/s`);
@@ -124,6 +163,21 @@ try {
         target: { ratio: 0.8, text: "≥ 0.8× raw KV" },
       },
       {
+        ...row("(ceiling) plain Deno.serve → raw KV chunks", plainPut.result),
+        baselineLabel: "raw KV writing the same chunks",
+        baseline: rawW.result,
+      },
+      {
+        ...row("PUT /cas", put.value.result),
+        baselineLabel: "the ceiling: plain Deno.serve → raw KV chunks",
+        baseline: plainPut.result,
+      },
+      {
+        ...row("PUT /cas, front off", barePut.result),
+        baselineLabel: "the ceiling: plain Deno.serve → raw KV chunks",
+        baseline: plainPut.result,
+      },
+      {
         ...row("PUT /cas", put.value.result),
         baselineLabel: "`sha256sum` of the same bytes",
         baseline: sum,
@@ -133,6 +187,26 @@ try {
         baselineLabel: "raw KV reading the same chunks",
         baseline: rawR,
         target: { ratio: 0.8, text: "≥ 0.8× raw KV" },
+      },
+      {
+        ...row("(ceiling) plain Deno.serve ← raw KV chunks", plainGet),
+        baselineLabel: "raw KV reading the same chunks",
+        baseline: rawR,
+      },
+      {
+        ...row("(ceiling) plain Deno.serve ← raw KV chunks", plainGet),
+        baselineLabel: "the same bytes from a file, plain `Deno.serve`",
+        baseline: stat,
+      },
+      {
+        ...row("GET /ipfs/{cid}?format=raw", get.value),
+        baselineLabel: "the ceiling: plain Deno.serve ← raw KV chunks",
+        baseline: plainGet,
+      },
+      {
+        ...row("GET /ipfs/{cid}?format=raw, front off", bareGet),
+        baselineLabel: "the ceiling: plain Deno.serve ← raw KV chunks",
+        baseline: plainGet,
       },
       {
         ...row("GET /ipfs/{cid}?format=raw", get.value),
@@ -155,6 +229,8 @@ try {
 } finally {
   raw.kv.close();
   await files.close();
+  await kvRoute.close();
+  await bareGw.close();
   await gw.close();
   const logs = gw.logs().trim();
   if (logs) console.error(`The gateway's warnings and errors:\n${logs.slice(-4000)}`);

@@ -9,23 +9,37 @@ import type { Server } from "../harness/server.ts";
 import type { BlobPool } from "./content.ts";
 import { asMBps } from "./raw_rows.ts";
 
-/** Puts blobs 0..total-1 (and the warm-up ones); MB/s, and the CID of each. */
-export async function httpPut(
+/** Puts blobs 0..total-1 (and the warm-up ones) by `POST /cas`; MB/s, and the CID of each. */
+export function httpPut(
   gw: Server,
   pool: BlobPool,
   phase: Phase,
 ): Promise<{ result: Result; cids: string[] }> {
-  const cids: string[] = [];
-  const result = await measure(gw, phase, (k) => {
+  return httpPost(`${gw.url}/cas`, gw, pool, phase, async (res) => (await res.json()).cid);
+}
+
+/**
+ * POSTs blobs 0..total-1 (and the warm-up ones) to `url`, each expecting 201;
+ * MB/s, and what `answer` read from each response.
+ */
+export async function httpPost<T>(
+  url: string,
+  server: Server,
+  pool: BlobPool,
+  phase: Phase,
+  answer: (res: Response) => Promise<T>,
+): Promise<{ result: Result; cids: T[] }> {
+  const cids: T[] = [];
+  const result = await measure(server, phase, (k) => {
     const bytes = pool.take(k);
     return async () => {
       try {
-        const res = await fetch(`${gw.url}/cas`, {
+        const res = await fetch(url, {
           method: "POST",
           headers: { "content-type": "application/octet-stream" },
           body: bytes as Uint8Array<ArrayBuffer>,
         });
-        cids[k] = (await res.json()).cid;
+        cids[k] = await answer(res);
         return res.status;
       } finally {
         pool.release(bytes);

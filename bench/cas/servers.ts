@@ -17,9 +17,12 @@ export interface MeasuredServer extends Server {
   resetPeak(): Promise<void>;
 }
 
-/** The gateway on `kvPath`, as `deno run main.ts`. */
-export async function startGatewayProcess(kvPath: string): Promise<MeasuredServer> {
-  const gp = await spawnGateway({ SYNCGATE_KV: kvPath }, VIA_SH);
+/** The gateway on `kvPath`, as `deno run main.ts`, with more settings from `env`. */
+export async function startGatewayProcess(
+  kvPath: string,
+  env: Record<string, string> = {},
+): Promise<MeasuredServer> {
+  const gp = await spawnGateway({ ...env, SYNCGATE_KV: kvPath }, VIA_SH);
   const pid = gp.child.pid;
   return {
     url: gp.url,
@@ -33,10 +36,30 @@ export async function startGatewayProcess(kvPath: string): Promise<MeasuredServe
 }
 
 /** bench/cas/file_server.ts serving the files in `dir`. */
-export async function startFileServer(dir: string): Promise<Server> {
-  const script = new URL("./file_server.ts", import.meta.url).pathname;
+export function startFileServer(dir: string): Promise<Server> {
+  return startScriptServer("./file_server.ts", ["--allow-net", "--allow-read"], [dir]);
+}
+
+/** bench/cas/kv_route_server.ts on a KV file of its own at `kvPath`. */
+export function startKvRouteServer(kvPath: string): Promise<Server> {
+  return startScriptServer("./kv_route_server.ts", [
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--unstable-kv",
+  ], [kvPath]);
+}
+
+/** A bench server script of this directory, ready once it prints `listening on URL`. */
+async function startScriptServer(
+  name: string,
+  permissions: string[],
+  args: string[],
+): Promise<Server> {
+  const script = new URL(name, import.meta.url).pathname;
   const child = new Deno.Command(VIA_SH[0], {
-    args: [...VIA_SH.slice(1), Deno.execPath(), "run", "--allow-net", "--allow-read", script, dir],
+    args: [...VIA_SH.slice(1), Deno.execPath(), "run", ...permissions, script, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
@@ -46,7 +69,7 @@ export async function startFileServer(dir: string): Promise<Server> {
   const ready = /listening on (\S+)\n/;
   while (!ready.test(text)) {
     const { value, done } = await lines.read();
-    if (done) throw new Error(`The file server exited before listening: ${text}`);
+    if (done) throw new Error(`${name} exited before listening: ${text}`);
     text += value;
   }
   lines.releaseLock();
