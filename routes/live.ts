@@ -7,6 +7,7 @@
  */
 import type { Context } from "hono";
 
+import type { Logger } from "../lib/log.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { LiveEvent, LiveHub, Subscription } from "../services/live_hub.ts";
 import { DEFAULT_WINDOW_BYTES } from "../services/live_subscriber.ts";
@@ -20,6 +21,8 @@ export interface LiveOptions {
   channel: string;
   matches: (e: LiveEvent) => boolean;
   bufferBytes: number;
+  /** Where a frame handler's unexpected failure is logged (the socket then closes with 1011). */
+  log?: Logger;
 }
 
 /** Frames a WebSocket client sent; the handler answers with a frame or nothing. */
@@ -29,7 +32,8 @@ export type FrameHandler = (ws: WebSocket, text: string) => Promise<void> | void
  * Upgrades to a WebSocket that receives live events and, when `onFrame` is
  * given, accepts frames from the client (frames over `maxFrameBytes` close
  * the socket with 1009; past `maxInFlight` frames being handled at once, a
- * frame is answered with a 503 Busy error frame and not handled).
+ * frame is answered with a 429 error frame naming the limit and not
+ * handled: the client sent more than one socket may have in flight).
  */
 export function liveWebSocket(
   c: Context,
@@ -79,12 +83,11 @@ export function liveWebSocket(
         type: "error",
         id: frameIdOf(ev.data),
         problem: {
-          type: "tag:syncgate,2026:busy",
-          title: "Busy",
-          status: 503,
-          detail:
-            `${opts.maxInFlight} frames of this socket are being handled; send this one again ` +
-            "once some are answered",
+          type: "tag:syncgate,2026:too-many-frames-in-flight",
+          title: "Too many frames in flight",
+          status: 429,
+          detail: `At most ${opts.maxInFlight} frames of one socket are handled at once, and ` +
+            `${opts.maxInFlight} are; send this one again once some are answered`,
         },
       });
       return;
@@ -92,8 +95,13 @@ export function liveWebSocket(
     inFlight++;
     try {
       await opts.onFrame(socket, ev.data);
-    } catch {
+    } catch (e) {
       // A frame handler answers its own errors; one that throws is a bug.
+      opts.log?.error("A WebSocket frame handler failed; closing the socket with 1011", {
+        channel: opts.channel,
+        error: e instanceof Error ? e.message : String(e),
+        stack: e instanceof Error ? e.stack : undefined,
+      });
       if (socket.readyState === WebSocket.OPEN) socket.close(1011, "Internal error");
     } finally {
       inFlight--;

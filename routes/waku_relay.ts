@@ -190,6 +190,7 @@ export function wakuRelayRoutes(routes: Routes, deps: WakuRelayDeps): void {
       bufferBytes: deps.liveBufferBytes,
       maxFrameBytes: deps.frameLimit,
       maxInFlight: MAX_FRAMES_IN_FLIGHT,
+      log: deps.log,
       onFrame: async (ws, text) => {
         let id: string | undefined;
         try {
