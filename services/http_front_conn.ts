@@ -37,8 +37,8 @@ export interface ConnContext {
   pool: UpstreamPool;
   /** Leases an upstream connection, or says why not (e.g. out of file descriptors). */
   acquire(owner: UpstreamOwner): Promise<Upstream | Problem>;
-  /** A refusal the front answered (status) or a timeout that closed a connection. */
-  refused(status: number): void;
+  /** A refusal the front answered, and to whom (the client's address). */
+  refused(problem: Problem, client: string): void;
   timedOut(phase: "header" | "idle" | "write"): void;
   /** True once the front is closing: connections close as soon as they are idle. */
   draining(): boolean;
@@ -584,7 +584,8 @@ export class FrontConnection implements UpstreamOwner {
   /** Answers a problem itself and closes (see #linger). */
   #respondAndClose(problem: Problem): void {
     if (this.#closed) return;
-    this.ctx.refused(problem.status);
+    const { hostname, port } = this.conn.remoteAddr;
+    this.ctx.refused(problem, `${hostname}:${port}`);
     this.#linger(problemResponse(problem));
   }
 

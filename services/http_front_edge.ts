@@ -24,6 +24,9 @@ export interface EdgeOptions {
 }
 
 const encoder = new TextEncoder();
+/** At most one log line of the front's 503 refusals in this long. */
+const BUSY_LOG_MS = 10_000;
+
 /** How long a connection refused at accept is read after its 503, and how many may be. */
 const REFUSE_LINGER_MS = 1_000, MAX_REFUSING = 64;
 
@@ -56,6 +59,7 @@ export class FrontEdge {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #draining = false;
   #lastFdLog = -Infinity;
+  #busyLoggedAt = -Infinity;
 
   constructor(opts: EdgeOptions, private readonly report: EdgeReporter) {
     this.limits = { ...opts.limits };
@@ -75,8 +79,26 @@ export class FrontEdge {
       clientAddrHeader: opts.clientAddrHeader,
       pool: this.#pool,
       acquire: (owner) => this.#acquire(owner),
-      refused: (status) => {
-        if (status !== 408) report.count("refused", REASONS[status] ?? String(status));
+      refused: (problem, client) => {
+        if (problem.status !== 408) {
+          report.count("refused", REASONS[problem.status] ?? String(problem.status));
+        }
+        // A 5xx the front answers itself is logged like the app's: a 502 is the app failing a
+        // request; a 503 is a limit reached (connections, descriptors), which a flood repeats,
+        // so it is logged at most once every BUSY_LOG_MS (the counter has them all).
+        if (problem.status === 503) {
+          const now = performance.now();
+          if (now - this.#busyLoggedAt < BUSY_LOG_MS) return;
+          this.#busyLoggedAt = now;
+        }
+        if (problem.status >= 500) {
+          report.log(
+            problem.status === 503 ? "warn" : "error",
+            "HTTP front answered " +
+              problem.status,
+            { client, detail: problem.detail },
+          );
+        }
       },
       timedOut: (phase) => report.count("timeouts", phase),
       draining: () => this.#draining,
