@@ -4,7 +4,9 @@
  * Deno.openKv() and serves with Deno.serve alone.
  */
 import assert from "node:assert/strict";
-import { b64, postJson, spawnGateway, tempDir, topicPath } from "../helpers.ts";
+import { startGateway } from "../../gateway.ts";
+import { createLogger } from "../../lib/log.ts";
+import { b64, postJson, spawnGateway, tempDir, testConfig, topicPath } from "../helpers.ts";
 import { openWs, readAll } from "./waku_client.ts";
 
 const PS = "/waku/2/rs/0/0";
@@ -94,6 +96,34 @@ Deno.test("e2e: with the front, an unfinished request head is closed at the head
     assert.match(answer, /application\/problem\+json/);
   } finally {
     await gw.stop();
+    await cleanup();
+  }
+});
+
+Deno.test("e2e: on Deploy, live events cross instances by BroadcastChannel", async () => {
+  // Two gateways in one process stand for two Deploy isolates: with DENO_DEPLOYMENT_ID each
+  // fans out through a BroadcastChannel (no KV feed is read), so what one publishes reaches a
+  // subscriber of the other.
+  const { dir, cleanup } = await tempDir();
+  const env = { DENO_DEPLOYMENT_ID: "test" };
+  const a = await startGateway(testConfig(`${dir}/shared.kv`, env), createLogger("silent"));
+  const b = await startGateway(testConfig(`${dir}/shared.kv`, env), createLogger("silent"));
+  try {
+    const ws = await openWs(
+      `${a.url.replace("http", "ws")}/relay/v1/ws?pubsubTopic=${topicPath(PS)}`,
+    );
+    const got = new Promise<string>((resolve) => {
+      ws.onmessage = (e) => resolve(JSON.parse(e.data).messageHash);
+    });
+    const r = await postJson(`${b.url}/relay/v1/messages/${topicPath(PS)}`, {
+      payload: b64("across isolates"),
+      contentTopic: "/x",
+    });
+    assert.equal(await got, r.body.messageHash);
+    ws.close();
+  } finally {
+    await a.close();
+    await b.close();
     await cleanup();
   }
 });
