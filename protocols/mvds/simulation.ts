@@ -81,6 +81,8 @@ export interface SimObserver {
   }): void;
   /** After a node made a returning peer's records due. */
   heard?(e: { node: number; peer: number; epoch: number; put: SyncRecord[] }): void;
+  /** After a node stored a message of `from`'s user for the first time (latency = epoch − sentEpoch). */
+  delivered?(e: { node: number; from: number; epoch: number; sentEpoch: number }): void;
   /** After a node built a payload (or nothing) for a peer. */
   due?(e: {
     node: number;
@@ -135,6 +137,12 @@ export interface SimulationReport {
   /** Most records held by all nodes at once, and at the end. */
   maxRecords: number;
   finalRecords: number;
+  /**
+   * The most records one node held at once (over all its peers), and how
+   * many distinct messages those records were about at that moment: what
+   * per-node state is bounded by.
+   */
+  peakNode: { node: number; epoch: number; records: number; messages: number };
 }
 
 /** In-memory node storage: what a service keeps in KV. */
@@ -147,6 +155,9 @@ interface SimNode {
   lastHeard: Map<number, number>;
   /** Group keys shared with each peer. */
   shared: Map<number, Set<string>>;
+  /** Running count of records over all peers, and of records per message id. */
+  recordCount: number;
+  perMessage: Map<string, number>;
 }
 
 interface InFlight {
@@ -167,10 +178,13 @@ export class Simulation {
   /** Which nodes are online in the current epoch. */
   #online: boolean[] = [];
   /** Send epoch and outstanding recipients per message key. */
-  readonly #pending = new Map<string, { epoch: number; to: Set<number> }>();
+  readonly #pending = new Map<string, { epoch: number; from: number; to: Set<number> }>();
   readonly #latencies: number[] = [];
   #expected = 0;
   #stats = { payloadsSent: 0, payloadsLost: 0, bytesSent: 0, failed: 0, maxRecords: 0 };
+  /** Running count of all nodes' records (kept by #putRecord/#deleteRecord). */
+  #records = 0;
+  #peak = { node: 0, epoch: 0, records: 0, messages: 0 };
 
   constructor(config: SimulationConfig) {
     this.#cfg = config;
@@ -186,6 +200,8 @@ export class Simulation {
       acks: new Map(),
       lastHeard: new Map(),
       shared: new Map(),
+      recordCount: 0,
+      perMessage: new Map(),
     }));
     this.#members.forEach((members, g) => {
       for (const a of members) {
@@ -221,8 +237,13 @@ export class Simulation {
       for (let i = 0; i < this.#nodes.length; i++) {
         if (this.#online[i]) this.#tick(i, epoch);
       }
-      const records = this.#recordCount();
+      const records = this.#records;
       this.#stats.maxRecords = Math.max(this.#stats.maxRecords, records);
+      this.#nodes.forEach((n, i) => {
+        if (n.recordCount > this.#peak.records) {
+          this.#peak = { node: i, epoch, records: n.recordCount, messages: n.perMessage.size };
+        }
+      });
       if (epoch >= lastTraffic && records === 0 && this.#flight.length === 0 && !this.#hasAcks()) {
         settled = true;
         epoch++;
@@ -247,7 +268,8 @@ export class Simulation {
       },
       ...this.#stats,
       bytesPerDelivered: delivered ? this.#stats.bytesSent / delivered : Infinity,
-      finalRecords: this.#recordCount(),
+      finalRecords: this.#records,
+      peakNode: { ...this.#peak },
     };
   }
 
@@ -262,10 +284,26 @@ export class Simulation {
     return !(this.#cfg.offline && this.#rng.chance(this.#cfg.offline));
   }
 
-  #recordCount(): number {
-    let n = 0;
-    for (const node of this.#nodes) for (const r of node.records.values()) n += r.size;
-    return n;
+  /** Writes a node's record for a peer, keeping the running counts. */
+  #putRecord(node: SimNode, records: Map<string, SyncRecord>, r: SyncRecord): void {
+    const k = idKey(r.id);
+    if (!records.has(k)) {
+      node.recordCount++;
+      this.#records++;
+      node.perMessage.set(k, (node.perMessage.get(k) ?? 0) + 1);
+    }
+    records.set(k, r);
+  }
+
+  /** Removes a node's record for a peer, keeping the running counts. */
+  #deleteRecord(node: SimNode, records: Map<string, SyncRecord>, id: Uint8Array): void {
+    const k = idKey(id);
+    if (!records.delete(k)) return;
+    node.recordCount--;
+    this.#records--;
+    const left = node.perMessage.get(k)! - 1;
+    if (left) node.perMessage.set(k, left);
+    else node.perMessage.delete(k);
   }
 
   #send(s: SimSend, epoch: number): void {
@@ -278,8 +316,10 @@ export class Simulation {
     const k = idKey(id);
     if (node.messages.has(k)) return; // the same message twice: nothing new
     node.messages.set(k, message);
-    for (const { peer, record } of records) this.#peerRecords(node, Number(peer)).set(k, record);
-    this.#pending.set(k, { epoch, to: new Set(peers) });
+    for (const { peer, record } of records) {
+      this.#putRecord(node, this.#peerRecords(node, Number(peer)), record);
+    }
+    this.#pending.set(k, { epoch, from: s.from, to: new Set(peers) });
     this.#expected += peers.length;
   }
 
@@ -306,19 +346,23 @@ export class Simulation {
     const node = this.#nodes[f.to];
     const payload = decodePayload(f.bytes);
     const records = this.#peerRecords(node, f.from);
-    const before = new Map(records);
+    // receive() only reads the view; a copy is made only for an observer to compare with.
+    const before = this.#cfg.observer?.receive ? new Map(records) : records;
     const view = {
       held: node.messages,
       records: before,
       groups: node.shared.get(f.from) ?? new Set<string>(),
     };
     const changes = receive(view, String(f.from), payload, epoch);
-    for (const r of changes.put) records.set(idKey(r.id), r);
-    for (const id of changes.delete) records.delete(idKey(id));
+    for (const r of changes.put) this.#putRecord(node, records, r);
+    for (const id of changes.delete) this.#deleteRecord(node, records, id);
     for (const s of changes.store) {
       node.messages.set(idKey(s.id), s.message);
       const p = this.#pending.get(idKey(s.id));
-      if (p?.to.delete(f.to)) this.#latencies.push(epoch - p.epoch);
+      if (p?.to.delete(f.to)) {
+        this.#latencies.push(epoch - p.epoch);
+        this.#cfg.observer?.delivered?.({ node: f.to, from: p.from, epoch, sentEpoch: p.epoch });
+      }
     }
     let acks = node.acks.get(f.from);
     if (!acks) node.acks.set(f.from, acks = new Map());
@@ -327,7 +371,7 @@ export class Simulation {
 
     if (peerReturned(node.lastHeard.get(f.from), epoch, node.settings)) {
       const put = peerHeard(records.values(), epoch, node.settings);
-      for (const r of put) records.set(idKey(r.id), r);
+      for (const r of put) this.#putRecord(node, records, r);
       this.#cfg.observer?.heard?.({ node: f.to, peer: f.from, epoch, put });
     }
     node.lastHeard.set(f.from, epoch);
@@ -340,7 +384,8 @@ export class Simulation {
       const records = this.#peerRecords(node, peer);
       const acks = node.acks.get(peer);
       if (!records.size && !acks?.size) continue;
-      const before = new Map(records);
+      // due() only reads the records; a copy is made only for an observer to compare with.
+      const before = this.#cfg.observer?.due ? new Map(records) : records;
       const result = due(
         {
           peer: String(peer),
@@ -352,8 +397,8 @@ export class Simulation {
         node.settings,
         this.#cfg.limits,
       );
-      for (const r of result.put) records.set(idKey(r.id), r);
-      for (const id of result.delete) records.delete(idKey(id));
+      for (const r of result.put) this.#putRecord(node, records, r);
+      for (const id of result.delete) this.#deleteRecord(node, records, id);
       for (const id of result.acksSent) acks?.delete(idKey(id));
       this.#stats.failed += result.events.filter((e) => e.type === "failed").length;
       this.#cfg.observer?.due?.({ node: i, peer, epoch, before, result });

@@ -223,3 +223,53 @@ Deno.test("the reference simulation's setting: 3 nodes, 2 communicating, 90% off
     assert.equal(r.deliveryRatio, 1, mode);
   }
 });
+
+Deno.test("running record counts match the nodes' state, mid-run and at the end", () => {
+  for (let i = 0; i < 40; i++) {
+    const config = randomConfig(fuzzSeed(0xc0de) + i);
+    for (const epochs of [5, 15, 40, 20_000]) {
+      let delivered = 0;
+      let maxLatency = 0;
+      const sim = new Simulation({
+        ...config,
+        epochs,
+        observer: {
+          delivered({ epoch, sentEpoch }) {
+            delivered++;
+            maxLatency = Math.max(maxLatency, epoch - sentEpoch);
+          },
+        },
+      });
+      const r = sim.run();
+      const label = `seed ${config.seed}, ${epochs} epochs`;
+      let held = 0;
+      let most = 0;
+      for (let n = 0; n < config.nodes.length; n++) {
+        let mine = 0;
+        for (const records of sim.node(n).records.values()) mine += records.size;
+        held += mine;
+        most = Math.max(most, mine);
+      }
+      assert.equal(r.finalRecords, held, label);
+      assert.ok(r.peakNode.records >= most, label);
+      assert.ok(r.peakNode.records <= r.maxRecords, label);
+      assert.ok(r.peakNode.messages <= r.peakNode.records, label);
+      assert.equal(delivered, r.delivered, label);
+      assert.equal(maxLatency, r.latency.max, label);
+    }
+  }
+});
+
+Deno.test("peakNode: a sender whose only peer is away holds one record per message", () => {
+  const r = new Simulation({
+    seed: 6,
+    nodes: [{ mode: "batch" }, { mode: "batch" }, { mode: "batch" }],
+    offlineWindows: [{ node: 1, from: 0, to: 500 }, { node: 2, from: 0, to: 500 }],
+    traffic: Array.from({ length: 20 }, (_, i) => ({ epoch: i, from: 0, group: 0 })),
+    epochs: 100,
+  }).run();
+  assert.deepEqual(
+    { node: r.peakNode.node, records: r.peakNode.records, messages: r.peakNode.messages },
+    { node: 0, records: 40, messages: 20 },
+  );
+});
