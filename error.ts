@@ -10,6 +10,7 @@
 import {
   BusyError,
   ConflictError,
+  ForbiddenError,
   IncompleteError,
   InvalidInputError,
   NotFoundError,
@@ -117,6 +118,9 @@ export function toHttpError(thrown: unknown, ref = "this request"): HttpError {
       detail: err.message,
       headers: { "www-authenticate": 'Bearer realm="syncgate"' },
     });
+  }
+  if (err instanceof ForbiddenError) {
+    return new HttpError(403, "Forbidden", { detail: err.message });
   }
   if (err instanceof ConflictError) return new HttpError(409, "Conflict", { detail: err.message });
   if (err instanceof TooLargeError) {

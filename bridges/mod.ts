@@ -4,8 +4,10 @@
  */
 import type { Bridge } from "./bridge.ts";
 import { cas } from "./cas.ts";
+import { mvds } from "./mvds.ts";
 import { ns } from "./ns.ts";
 import { remotelog } from "./remotelog.ts";
+import { remotefile } from "./remotefile.ts";
 import { waku } from "./waku.ts";
 
-export const BRIDGES: readonly Bridge[] = [waku, cas, ns, remotelog];
+export const BRIDGES: readonly Bridge[] = [waku, cas, ns, remotelog, remotefile, mvds];

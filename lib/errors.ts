@@ -39,6 +39,11 @@ export class UnauthorizedError extends Error {
   override name = "UnauthorizedError";
 }
 
+/** The caller is known but may not do this (a sender that is not a peer of the node). */
+export class ForbiddenError extends Error {
+  override name = "ForbiddenError";
+}
+
 /** The request conflicts with what is stored (a lower sequence, a changed version). */
 export class ConflictError extends Error {
   override name = "ConflictError";
