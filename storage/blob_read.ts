@@ -18,7 +18,7 @@ export interface ByteRange {
 }
 
 /** Chunks fetched per pull (one KV call); with the batch read ahead, ~480 KiB held at most. */
-const READ_BATCH = 4;
+export const READ_BATCH = 4;
 
 /**
  * The inclusive byte range a read covers. Throws RangeError for a range that

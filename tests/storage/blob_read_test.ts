@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { NotFoundError } from "../../lib/errors.ts";
 import { CHUNK_BYTES } from "../../storage/blob_layout.ts";
+import { READ_BATCH } from "../../storage/blob_read.ts";
 import { commit } from "../../storage/kv.ts";
 import { bytesOf, readAll, streamOf, withBlobs } from "./blob_fixtures.ts";
 import { blobKind, hookedStore } from "./hooked_store.ts";
@@ -89,7 +90,12 @@ Deno.test("BlobStore reads lazily: nothing before the first pull, nothing after 
     const before = reads;
     assert.ok(before < 10, `${before} chunks read for the first one`);
     await reader.cancel();
-    assert.equal(reads, before, "no chunk is read after the cancel");
+    // The batch read ahead while the first was handed over may still land; nothing after it.
+    await new Promise((r) => setTimeout(r, 50));
+    const settled = reads;
+    assert.ok(settled <= before + READ_BATCH, `${settled - before} chunks read after the first`);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(reads, settled, "no chunk is read after the cancel");
   });
 });
 
