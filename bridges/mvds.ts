@@ -2,19 +2,31 @@
  * The MVDS bridge: durable data-sync nodes whose peers are other gateways
  * (over HTTP) and browsers or apps (over WebSocket). Node state lives in
  * KV; the epoch ticker for HTTP peers runs under a lease, and WebSocket
- * peers are served by the process holding their socket.
+ * peers are served by the process holding their socket. A group may be
+ * backed by a remote log written here, and caught up from a peer's log
+ * (services/mvds_remote_log*.ts, on their own handles of the remote log
+ * services: they keep nothing in memory, so they agree with the remote
+ * log bridge's).
  */
 import { int, setting, settingGroup, type SettingValues } from "../lib/settings.ts";
 import { MAX_PAYLOAD_BYTES } from "../protocols/mvds/proto.ts";
 import { mvdsRoutes } from "../routes/mvds.ts";
+import { mvdsRemoteLogRoutes } from "../routes/mvds_remote_log.ts";
 import { runUnderLease } from "../services/exclusive_job.ts";
+import { MvdsRemoteLogBacking } from "../services/mvds_remote_log.ts";
+import { MvdsCatchUp } from "../services/mvds_remote_log_catch_up.ts";
 import { MvdsService } from "../services/mvds_service.ts";
 import { MvdsSessions } from "../services/mvds_session.ts";
 import { MvdsTicker } from "../services/mvds_ticker.ts";
 import { MvdsHttpTransport } from "../services/mvds_transport.ts";
+import { RemoteLogMirror } from "../services/remote_log_mirror.ts";
+import { RemoteLogService } from "../services/remote_log_service.ts";
 import { MAX_VALUE_BYTES } from "../storage/kv.ts";
+import { MvdsRemoteLogRepo } from "../storage/mvds_remote_log_repo.ts";
 import { MvdsRepo } from "../storage/mvds_repo.ts";
+import { RemoteLogRepo } from "../storage/remote_log_repo.ts";
 import { defineBridge } from "./bridge.ts";
+import { REMOTELOG_SETTINGS } from "./remotelog.ts";
 
 /** Largest payload taken: what a sender builds (1 MiB), and one largest message past it. */
 const MAX_INBOUND_PAYLOAD_BYTES = MAX_PAYLOAD_BYTES + 2 * MAX_VALUE_BYTES;
@@ -36,6 +48,13 @@ export const MVDS_SETTINGS = settingGroup("MVDS", {
     "ms after which another process takes over the epoch ticker of HTTP peers from one that died",
   ),
 });
+
+/** A remote log setting's default (the MVDS bridge cannot read the remote log bridge's values). */
+const remoteLogDefault = <K extends keyof typeof REMOTELOG_SETTINGS.settings>(k: K) =>
+  REMOTELOG_SETTINGS.settings[k].schema.parse(undefined) as number;
+
+/** Ms between retries of appends to remote logs that failed (or were cut by a crash). */
+const APPEND_RETRY_MS = 5000;
 
 /** The MVDS bridge's settings, read. */
 export type MvdsBridgeSettings = SettingValues<typeof MVDS_SETTINGS.settings>;
@@ -61,14 +80,42 @@ export const mvds = defineBridge({
       job: (signal) => ticker.run(signal),
       log: ctx.log,
     });
+    const logs = new RemoteLogService(ctx.store, ctx.blobs, ctx.hub, {
+      maxEntryBytes: remoteLogDefault("maxEntryBytes"),
+      recordLifetimeMs: remoteLogDefault("recordLifetime") * 1000,
+      recordTtlMs: remoteLogDefault("recordTtl") * 1000,
+      log: ctx.log,
+    });
+    const logRepo = new MvdsRemoteLogRepo(ctx.store);
+    const backing = new MvdsRemoteLogBacking(service, logs, logRepo, { log: ctx.log });
+    backing.attach();
+    const appendJob = runUnderLease(ctx.store, {
+      name: "mvds-remote-log-appends",
+      ttlMs: config.leaseTtlMs,
+      intervalMs: APPEND_RETRY_MS,
+      // Markers younger than a retry interval are most likely being appended by their send.
+      job: (signal) => backing.drain({ minAgeMs: APPEND_RETRY_MS, signal }),
+      log: ctx.log,
+    });
+    const catchUp = new MvdsCatchUp(service, logs, logRepo, {
+      mirror: (peers) =>
+        new RemoteLogMirror(logs, new RemoteLogRepo(ctx.store), ctx.hub, {
+          peers,
+          timeoutMs: ctx.core.requestTimeoutMs,
+          maxEntryBytes: remoteLogDefault("maxEntryBytes"),
+          maxPages: 100_000,
+          log: ctx.log,
+        }),
+      log: ctx.log,
+    });
     const sessions = new MvdsSessions(service, {
       maxFrameBytes: MAX_INBOUND_PAYLOAD_BYTES,
       log: ctx.log,
     });
     return {
       // Stopped in reverse: sockets close, the ticker stops, then POSTs in flight end.
-      services: [http, tickerJob, sessions],
-      routes: (routes) =>
+      services: [http, tickerJob, appendJob, sessions],
+      routes: (routes) => {
         mvdsRoutes(routes, {
           mvds: service,
           sessions,
@@ -79,7 +126,9 @@ export const mvds = defineBridge({
           maxPayloadBytes: MAX_INBOUND_PAYLOAD_BYTES,
           liveBufferBytes: ctx.core.liveBufferBytes,
           frameLimit: ctx.core.bodyLimit,
-        }),
+        });
+        mvdsRemoteLogRoutes(routes, { backing, catchUp });
+      },
     };
   },
 });

@@ -79,7 +79,7 @@ export function dueChanges(peer: Uint8Array, before: RecordsRead, r: DueResult):
 /** Whether changes hold anything to commit. */
 export function isEmptyChanges(c: NodeChanges): boolean {
   return !c.peers?.length && !c.members?.length && !c.messages?.length && !c.records?.length &&
-    !c.acks?.length && !c.deliveries?.length;
+    !c.acks?.length && !c.deliveries?.length && !c.backings?.length && !c.appends?.length;
 }
 
 function recordChanges(

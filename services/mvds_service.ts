@@ -17,9 +17,10 @@
  * services/mvds_session.ts serves WebSocket peers.
  *
  * Seams for the remote-log backing and catch-up: `onMessageSent` (called
- * after a message this node sends is committed) and `storeAsReceived`
- * (messages obtained elsewhere, stored as received from a peer, which is
- * then ACKed).
+ * after a message this node sends is committed; in a group backed by a
+ * remote log that commit also writes the message's "to append" marker) and
+ * `storeAsReceived` (messages obtained elsewhere, stored as received from a
+ * peer, which is then ACKed). services/mvds_remote_log.ts uses both.
  *
  * @example
  * ```ts
@@ -327,7 +328,10 @@ export class MvdsService {
     const created = await this.#locked(node, () =>
       this.#attempt(node, async () => {
         if (await this.repo.message(node, id)) return { result: false };
-        const peers = await this.repo.groupPeers(node, group, MVDS_LIMITS.peersPerGroup);
+        const [peers, backing] = await Promise.all([
+          this.repo.groupPeers(node, group, MVDS_LIMITS.peersPerGroup),
+          this.repo.backing(node, group),
+        ]);
         const current = await this.repo.recordsFor(node, id, peers);
         const epoch = this.epoch(config);
         const fresh = peers.filter((_, i) => !current[i]);
@@ -350,7 +354,12 @@ export class MvdsService {
             });
           }
         });
-        return { changes: { messages: [{ id, message }], records, deliveries }, result: true };
+        // A group backed by a remote log: the "to append" marker commits with the message.
+        const appends = backing ? [{ group, id, at: this.#now() }] : undefined;
+        return {
+          changes: { messages: [{ id, message }], records, deliveries, appends },
+          result: true,
+        };
       }));
     if (created) {
       for (const listener of this.#sent) {

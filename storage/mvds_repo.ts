@@ -16,6 +16,7 @@
  * | ["mvds","d",node,peer,epoch8,id]      | empty: due index (epoch8 = sendEpoch, 8 bytes BE)|
  * | ["mvds","a",node,peer,id]             | empty: an ACK to send peer in its next payload   |
  * | ["mvds","f",node,id,peer]             | Delivery {state: acked/failed, sendCount, sendEpoch} |
+ * | ["mvds","lb"/"ln"/"la"/"lc",…]        | remote-log backing and catch-up: storage/mvds_remote_log_repo.ts |
  *
  * node, peer, group and id are raw bytes. Every commit that changes a
  * node's state checks the versionstamp of its head ["mvds","h",node] and
@@ -35,6 +36,7 @@ import { compareBytes, int64BE } from "../lib/bytes.ts";
 import type { Mode } from "../protocols/mvds/node.ts";
 import type { Message } from "../protocols/mvds/proto.ts";
 import type { RecordType, SyncRecord } from "../protocols/mvds/record.ts";
+import { appendKey, backedByKey, type Backing, backingKey } from "./mvds_remote_log_repo.ts";
 import {
   addCosts,
   checkCost,
@@ -178,6 +180,10 @@ export interface NodeChanges {
   records?: RecordChange[];
   acks?: { peer: Uint8Array; id: Uint8Array; pending: boolean }[];
   deliveries?: { peer: Uint8Array; id: Uint8Array; delivery: Delivery }[];
+  /** Groups to back by a remote log (each checked not backed yet). */
+  backings?: { group: Uint8Array; backing: Backing }[];
+  /** Sent messages to append to their group's remote log (markers, see mvds_remote_log_repo.ts). */
+  appends?: { group: Uint8Array; id: Uint8Array; at: number }[];
 }
 
 /** Counters of a node's state. */
@@ -304,6 +310,11 @@ export class MvdsRepo {
     return ids.flatMap((id, i) => msgs[i] ? [{ id, message: msgs[i] }] : []);
   }
 
+  /** The remote log backing a group (read in a send, so its marker goes in the same commit). */
+  async backing(node: Uint8Array, group: Uint8Array): Promise<Backing | null> {
+    return (await this.store.kv.get<Backing>(backingKey(node, group))).value;
+  }
+
   // ---- records, ACKs, deliveries ----
 
   /** A peer's records for these ids, in order (null where none). */
@@ -406,8 +417,8 @@ export class MvdsRepo {
    * over as many runs as their size needs, in order.
    */
   split(node: Uint8Array, changes: NodeChanges): NodeChanges[] {
-    const { peers, members, messages } = changes;
-    const first: NodeChanges = { peers, members, messages };
+    const { peers, members, messages, backings, appends } = changes;
+    const first: NodeChanges = { peers, members, messages, backings, appends };
     // Every run has the head's check and write and the counters; the first also `first`.
     const reserve = addCosts(
       costOf(this.#plan(node, PLAN_HEAD, first)),
@@ -501,6 +512,15 @@ export class MvdsRepo {
     for (const { peer, id, delivery } of ch.deliveries ?? []) {
       set(deliveryKey(node, id, peer), delivery, SMALL_VALUE);
     }
+    for (const { group, backing } of ch.backings ?? []) {
+      const key = backingKey(node, group);
+      ops.push({
+        cost: addCosts(checkCost(key), setCost(key, SMALL_VALUE + 256)),
+        apply: (op) => op.check({ key, versionstamp: null }).set(key, backing),
+      });
+      set(backedByKey(backing.name), { node, group }, SMALL_VALUE + node.length + group.length);
+    }
+    for (const { group, id, at } of ch.appends ?? []) set(appendKey(node, group, id), { at }, 16);
     for (const [what, n] of [["messages", messages.length], ["records", records]] as const) {
       if (n === 0) continue;
       const key = counterKey(node, what);
