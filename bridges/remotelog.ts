@@ -36,8 +36,9 @@ export const REMOTELOG_SETTINGS = settingGroup("REMOTELOG", {
         return z.NEVER;
       }
     }),
-    "comma-separated base URLs of the gateways this one may mirror logs from (its only " +
-      "outbound connections); empty = none",
+    "comma-separated base URLs of the gateways this one may mirror logs from (outbound " +
+      "connections go only to these, MVDS peers' urls and RemoteFile peers a user adds); " +
+      "empty = none",
   ),
   mirrorInterval: setting(int(1, 86_400).default(10), "seconds between mirror syncs"),
 });
