@@ -6,6 +6,7 @@
  */
 import { messageHash, type WakuMessage } from "../../protocols/waku/message.ts";
 import type { WrkRequest } from "../harness/wrk.ts";
+import { mulberry32Uint32 } from "../../lib/prng.ts";
 
 export const PUBSUB = ["/waku/2/rs/0/0", "/waku/2/rs/0/1"];
 export const CONTENT = [0, 1, 2, 3, 4].map((i) => `/syncgate-bench/1/chat-${i}/proto`);
@@ -30,14 +31,7 @@ export class Messages {
   constructor(readonly seed: number) {}
 
   #prng(i: number): () => number {
-    let a = (Math.imul(i + 1, 0x9e3779b1) ^ Math.imul(this.seed, 0x85ebca6b)) >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return (t ^ (t >>> 14)) >>> 0;
-    };
+    return mulberry32Uint32(Math.imul(i + 1, 0x9e3779b1) ^ Math.imul(this.seed, 0x85ebca6b));
   }
 
   /** Topics and timestamp of message i (3/4 of messages on the first pubsub topic). */

@@ -28,20 +28,17 @@ import { due, type DueLimits, type DueResult, peerHeard, peerReturned } from "./
 import { type Changes, type Mode, receive, send } from "./node.ts";
 import { decodePayload, encodePayload, type Message, type Payload } from "./proto.ts";
 import { type MvdsSettings, mvdsSettings, type SyncRecord } from "./record.ts";
+import { mulberry32 } from "../../lib/prng.ts";
 
-/** mulberry32: a small seeded PRNG, so every run is reproducible from its seed. */
+/** A seeded PRNG (lib/prng.ts), so every run is reproducible from its seed. */
 export class Prng {
-  #a: number;
+  readonly #next: () => number;
   constructor(seed: number) {
-    this.#a = seed >>> 0;
+    this.#next = mulberry32(seed);
   }
   /** Uniform in [0, 1). */
   float(): number {
-    this.#a = (this.#a + 0x6d2b79f5) >>> 0;
-    let t = this.#a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#next();
   }
   /** Uniform integer in [0, n). */
   int(n: number): number {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { postJson } from "../helpers.ts";
+import { mulberry32 } from "../../lib/prng.ts";
 
 export interface NodeRef {
   base: () => string;
@@ -102,10 +103,10 @@ export class LossyProxy {
   forwarded = 0;
   dropped = 0;
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
-  #seed: number;
+  readonly #random: () => number;
 
   constructor(public loss: number, seed = 1) {
-    this.#seed = seed;
+    this.#random = mulberry32(seed);
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       (req) => this.#handle(req),
@@ -114,15 +115,6 @@ export class LossyProxy {
 
   get url(): string {
     return `http://127.0.0.1:${this.#server.addr.port}`;
-  }
-
-  #random(): number {
-    // mulberry32
-    this.#seed = (this.#seed + 0x6d2b79f5) >>> 0;
-    let t = this.#seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   async #handle(req: Request): Promise<Response> {

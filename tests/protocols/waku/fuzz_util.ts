@@ -9,17 +9,8 @@
 
 import type { WakuMessage } from "../../../protocols/waku/message.ts";
 
-/** mulberry32: a tiny 32-bit PRNG with good enough spread for fuzzing. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../../lib/prng.ts";
+export { mulberry32 };
 
 /** A seeded random source with the helpers the fuzzers need. */
 export class Rng {
