@@ -7,6 +7,12 @@
  *   c-apx 0.3 (IDL 1.3) spells 64-bit as `q`/`Q` and reuses `u`/`U` for
  *   char16/char32; we read `q`/`Q` as 64-bit too, and `u`/`U` as IDL 1.2 says.
  * - `a[n]` is a string of at most n bytes (n bytes in the data, NUL-padded).
+ * - Letters real c-apx 0.3 nodes write under an `APX/1.2` header (c-apx
+ *   `signature_parser.c`, `compiler.c`, `deserializer.c`): `B` (byte) is one
+ *   unsigned byte, limits allowed as on `C`, so it is read as a u8 integer;
+ *   `b` (bool) is one byte, 0 = false and anything else true, no limits;
+ *   `A` (char8) is one byte per character like `a`, so `A[n]` is read as a
+ *   string of n bytes and a bare `A` as one character.
  * - `X[n]` arrays repeat the element n times; `{"name"X…}` records lay their
  *   fields out one after another in declaration order; `T[i]` references
  *   type declaration i.
@@ -17,6 +23,7 @@
  * ```ts
  * const u16: DataType = intType("S");
  * packedSize({ kind: "array", element: u16, length: 4 }); // 8
+ * packedSize({ kind: "array", element: { kind: "bool" }, length: 3 }); // 3
  * ```
  */
 
@@ -35,10 +42,17 @@ export interface IntType {
   readonly limits?: { readonly lower: bigint; readonly upper: bigint };
 }
 
-/** A string (`a[n]`): n bytes of UTF-8, NUL-padded. */
+/** A string (`a[n]` or c-apx's `A[n]`): n bytes of UTF-8, NUL-padded. */
 export interface StringType {
   readonly kind: "string";
   readonly length: number;
+  /** `"A"` when written with c-apx's char8 letter; absent for `a`. */
+  readonly code?: "A";
+}
+
+/** A boolean (`b`, c-apx 0.3): one byte, 0 = false, non-zero = true; no limits. */
+export interface BoolType {
+  readonly kind: "bool";
 }
 
 /** A fixed-length array of any other type (`C[3]`, `T[0][2]`, `{…}[4]`). */
@@ -64,7 +78,7 @@ export interface RefType {
 }
 
 /** Any APX data type. */
-export type DataType = IntType | StringType | ArrayType | RecordType | RefType;
+export type DataType = IntType | BoolType | StringType | ArrayType | RecordType | RefType;
 
 interface IntInfo {
   readonly int: IntKind;
@@ -72,9 +86,13 @@ interface IntInfo {
   readonly signed: boolean;
 }
 
-/** Type code letter → integer kind (IDL 1.2, plus c-apx 0.3's `q`/`Q` for 64-bit). */
+/**
+ * Type code letter → integer kind (IDL 1.2, plus c-apx 0.3's `q`/`Q` for
+ * 64-bit and `B` for byte).
+ */
 export const INT_CODES: Readonly<Record<string, IntInfo>> = {
   C: { int: "u8", size: 1, signed: false },
+  B: { int: "u8", size: 1, signed: false },
   S: { int: "u16", size: 2, signed: false },
   L: { int: "u32", size: 4, signed: false },
   U: { int: "u64", size: 8, signed: false },
@@ -119,6 +137,9 @@ export function packedSize(t: DataType): number {
     case "int":
       size = t.size;
       break;
+    case "bool":
+      size = 1;
+      break;
     case "string":
       size = t.length;
       break;
@@ -137,7 +158,7 @@ export function packedSize(t: DataType): number {
   return size;
 }
 
-/** Nesting depth: 1 for a scalar or string, +1 per array or record level (through refs). */
+/** Nesting depth: 1 for a scalar (integer, bool) or string, +1 per array or record level (through refs). */
 export function typeDepth(t: DataType): number {
   const cached = depths.get(t);
   if (cached !== undefined) return cached;

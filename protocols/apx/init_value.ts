@@ -5,7 +5,8 @@
  * `attribute_parser.c`): a decimal integer with optional `-`, a `0x`
  * hexadecimal integer, a `"string"`, or a non-empty brace list `{a, b, …}`
  * of those for arrays and records (nested for records in records). Spaces
- * are allowed around list items.
+ * are allowed around list items. A bool (`b`) takes `0` or `1` and becomes
+ * false or true.
  *
  * An init value must fit its type's range, strings its size and lists the
  * exact element or field count; it may sit outside declared limits, as the
@@ -66,6 +67,11 @@ export function initToValue(t: DataType, init: InitValue, path = "init value"): 
       }
       return int64Json(init.value);
     }
+    case "bool": {
+      // As c-apx reads it: any integer, non-zero is true.
+      if (init.kind !== "int") throw new SyntaxError(`${path} of a bool ("b") must be an integer`);
+      return init.value !== 0n;
+    }
     case "string": {
       if (init.kind !== "string") throw new SyntaxError(`${path} must be a string`);
       const size = utf8Length(init.value);
@@ -101,6 +107,8 @@ export function formatInitValue(t: DataType, value: ApxValue): string {
   switch (r.kind) {
     case "int":
       return String(value);
+    case "bool": // true/false, or the 0/1 encodeValue also takes
+      return value === true || value === 1 ? "1" : "0";
     case "string": {
       const text = String(value);
       // deno-lint-ignore no-control-regex

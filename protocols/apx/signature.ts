@@ -5,11 +5,14 @@
  * accept):
  * ```
  * signature := base limits? array?
- * base      := C S L U c s l u (integers; q Q also read as 64-bit) | a
+ * base      := C S L U c s l u (integers; q Q also read as 64-bit; B = byte, u8)
+ *            | b (bool, 1 byte) | a | A (char8: a string like a)
  *            | '{' ('"' name '"' signature)+ '}' | 'T[' index ']' | 'T["' name '"]'
  * limits    := '(' lower ',' upper ')'    integers only, placed before the array
- * array     := '[' length ']'             length ≥ 1; on `a` it is the string size
+ * array     := '[' length ']'             length ≥ 1; on `a`/`A` it is the string size
  * ```
+ * `b`, `B` and `A` are not in IDL 1.2, but c-apx 0.3 nodes write them under
+ * an `APX/1.2` header, so they are read (and written back as given).
  * Spaces are allowed inside `()` and `[]` (c-apx skips them). Dynamic arrays
  * `[n*]` are IDL 1.3 (c-apx 0.3 packs a u8/u16/u32 length before them) and are
  * refused here. A type reference must name an earlier `T` line, so reference
@@ -97,12 +100,16 @@ function readType(
   if (Object.hasOwn(INT_CODES, code)) {
     c.pos++;
     base = intType(code, readLimits(c, code));
-  } else if (code === "a") {
+  } else if (code === "a" || code === "A") {
     c.pos++;
     if (c.peek() === "(") c.fail("limits apply to integer types only, not to strings");
     // A bare `a` is one character; IDL 1.2 says strings are always `a[n]`.
     const length = c.peek() === "[" ? readArrayLength(c, bounds) : 1;
-    base = { kind: "string", length };
+    base = code === "A" ? { kind: "string", length, code } : { kind: "string", length };
+  } else if (code === "b") {
+    c.pos++;
+    if (c.peek() === "(") c.fail('limits apply to integer types only, not to bool ("b")');
+    base = { kind: "bool" };
   } else if (code === "{") {
     if (depth + 1 > bounds.maxDepth) {
       c.tooLarge(`records and arrays nest deeper than ${bounds.maxDepth}`);
@@ -118,7 +125,7 @@ function readType(
     c.fail(`unknown type code ${c.describeNext()}`);
   }
   if (c.peek() === "(") c.fail("limits apply to integer types only");
-  // On `a` the brackets were the string size; APX 1.2 has no arrays of strings.
+  // On `a`/`A` the brackets were the string size; APX 1.2 has no arrays of strings.
   if (c.peek() === "[" && base.kind !== "string") {
     const length = readArrayLength(c, bounds);
     base = { kind: "array", element: base, length };
@@ -213,13 +220,18 @@ function readReference(
   return { kind: "ref", index, name: types[index].name, target: types[index].type };
 }
 
-/** Writes a type as IDL 1.2 signature text (references as `T[index]`). */
+/**
+ * Writes a type as IDL 1.2 signature text (references as `T[index]`); c-apx's
+ * `b`, `B` and `A` keep their letter.
+ */
 export function formatSignature(t: DataType): string {
   switch (t.kind) {
     case "int":
       return t.limits ? `${t.code}(${t.limits.lower},${t.limits.upper})` : t.code;
+    case "bool":
+      return "b";
     case "string":
-      return `a[${t.length}]`;
+      return `${t.code ?? "a"}[${t.length}]`;
     case "array":
       return `${formatSignature(t.element)}[${t.length}]`;
     case "record":

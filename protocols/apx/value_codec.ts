@@ -11,7 +11,10 @@
  *   are safe integers (|v| ≤ 2^53−1) and decimal strings beyond that, so no
  *   value silently loses precision in JSON. Encoding takes, for any integer
  *   type, a safe-integer number, a bigint or a decimal string.
- * - Strings decode up to the first NUL (UTF-8, invalid bytes become U+FFFD)
+ * - Bools (`b`) are JSON booleans: a 0 byte decodes to false, any other
+ *   byte to true (as c-apx does); encoding takes true/false or 0/1 and
+ *   writes 1/0. `B` (byte) is an integer like `C`.
+ * - Strings (`a`, `A`) decode up to the first NUL (UTF-8, invalid bytes become U+FFFD)
  *   and encode as UTF-8 of at most n bytes, NUL-padded.
  * - Arrays are JSON arrays of exactly n elements; records are objects with
  *   exactly their fields.
@@ -36,7 +39,7 @@ import { utf8Encode } from "../../lib/bytes.ts";
 import { type DataType, intRange, type IntType, packedSize } from "./data_type.ts";
 
 /** A decoded port value, as it goes into JSON. */
-export type ApxValue = number | string | ApxValue[] | { [field: string]: ApxValue };
+export type ApxValue = number | string | boolean | ApxValue[] | { [field: string]: ApxValue };
 
 /** Options for {@link encodeValue}. */
 export interface EncodeOptions {
@@ -65,6 +68,8 @@ function decodeAt(t: DataType, bytes: Uint8Array, view: DataView, at: number): A
   switch (t.kind) {
     case "int":
       return decodeInt(t, view, at);
+    case "bool":
+      return view.getUint8(at) !== 0;
     case "string": {
       const raw = bytes.subarray(at, at + t.length);
       const nul = raw.indexOf(0);
@@ -136,6 +141,8 @@ function encodeAt(
   switch (t.kind) {
     case "int":
       return encodeInt(t, toInteger(value, path), view, at, path, checkLimits);
+    case "bool":
+      return view.setUint8(at, toBool(value, path) ? 1 : 0);
     case "string": {
       if (typeof value !== "string") throw new TypeError(`${path} must be a string`);
       if (value.includes("\0")) throw new RangeError(`${path} must not contain NUL characters`);
@@ -203,6 +210,15 @@ function toInteger(value: unknown, path: string): bigint {
   }
   if (typeof value === "string" && /^-?[0-9]{1,20}$/.test(value)) return BigInt(value);
   throw new TypeError(`${path} must be an integer (a number or a decimal string)`);
+}
+
+function toBool(value: unknown, path: string): boolean {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number") {
+    if (value === 0 || value === 1) return value === 1;
+    throw new RangeError(`${path} must be true, false, 0 or 1, got ${value}`);
+  }
+  throw new TypeError(`${path} must be a boolean (true, false, 0 or 1)`);
 }
 
 function encodeInt(

@@ -87,6 +87,43 @@ Deno.test("layout of a small definition, byte by byte (little-endian, no padding
   assert.equal(initialFileData(def, "require").toHex(), "3412");
 });
 
+Deno.test("a c-apx 0.3 node under an APX/1.2 header: b, B and A ports get their layout", () => {
+  const def = parseDefinition(
+    'APX/1.2\nN"CapxNode"\nT"Flag_T"b:VT("Off","On")\n' +
+      'P"Enabled"b:=1\nP"Flags"b[3]:={0,1,0}\nP"Raw"B:=0xFF\nP"Level"B(0,100)[2]:={0,100}\n' +
+      'P"Tag"A[4]:="ab"\nP"Letter"A:="x"\nP"Mode"T[0]:=0\n' +
+      'R"Status"{"On"b"Count"B"Id"A[3]}:={1,7,"id"}\nR"Quiet"b\n',
+  );
+  assert.deepEqual(def.providePorts.map((p) => [p.name, p.signature, p.offset, p.size]), [
+    ["Enabled", "b", 0, 1],
+    ["Flags", "b[3]", 1, 3],
+    ["Raw", "B", 4, 1],
+    ["Level", "B(0,100)[2]", 5, 2],
+    ["Tag", "A[4]", 7, 4],
+    ["Letter", "A", 11, 1],
+    ["Mode", "T[0]", 12, 1],
+  ]);
+  assert.deepEqual(def.providePorts.map((p) => p.init), [
+    true,
+    [false, true, false],
+    255,
+    [0, 100],
+    "ab",
+    "x",
+    false,
+  ]);
+  assert.equal(
+    initialFileData(def, "provide").toHex(),
+    "01" + "000100" + "ff" + "0064" + "61620000" + "78" + "00",
+  );
+  assert.deepEqual(def.requirePorts.map((p) => p.init), [
+    { On: true, Count: 7, Id: "id" },
+    undefined,
+  ]);
+  assert.equal(initialFileData(def, "require").toHex(), "01" + "07" + "696400" + "00");
+  assert.equal(def.inFileSize, 6);
+});
+
 Deno.test("no init value means zeros; a node without ports has empty files", () => {
   const def = parseDefinition('APX/1.2\nN"Quiet"\nR"A"{"x"L"y"a[3]}\n');
   assert.equal(def.requirePorts[0].init, undefined);
@@ -166,6 +203,14 @@ Deno.test("malformed definitions: SyntaxError naming the line and the problem", 
     [H + 'P"A"C[3]:={1,,2}\n', 3, /expected init value/],
     [H + 'P"A"C[2]:={1,2\n', 3, /"," or "}" in the init value list/],
     [H + 'P"A"C:=1 2\n', 3, /unexpected "2" after the statement/],
+    [H + 'P"A"b(0,1)\n', 3, /limits apply to integer types only, not to bool/],
+    [H + 'P"A"b:="1"\n', 3, /init value of a bool \("b"\) must be an integer/],
+    [H + 'P"A"b[2]:={1,"x"}\n', 3, /init value\[1\] of a bool \("b"\) must be an integer/],
+    [H + 'P"A"B:=256\n', 3, /init value 256 is outside the range of "B" \(0..255\)/],
+    [H + 'P"A"B(0,300)\n', 3, /outside the range of "B"/],
+    [H + 'P"A"A(0,1)\n', 3, /limits apply to integer types only, not to strings/],
+    [H + 'P"A"A[2]:="abc"\n', 3, /3 bytes, more than the string size 2/],
+    [H + 'P"A"A[2]:=1\n', 3, /init value must be a string/],
     [H + 'T"A"C:VT("a"\n', 3, /VT\( has no closing/],
     [H + 'T"A"C:(1)\n', 3, /expected a type attribute/],
   ];
@@ -203,4 +248,9 @@ Deno.test("bounds: text size, file size, depth and array length fail before allo
     (e) => e instanceof RangeError && /Line 3/.test(e.message),
   );
   assert.throws(() => parseDefinition(new Uint8Array([0x41, 0xff, 0x0a])), /not valid UTF-8/);
+});
+
+Deno.test("a bool's init value is any integer, non-zero true, as c-apx reads it", () => {
+  const def = parseDefinition('APX/1.2\nN"N"\nP"A"b:=255\nP"B"b:=0\nP"C"b[2]:={-1,0}\n');
+  assert.deepEqual(def.providePorts.map((p) => p.init), [true, false, [true, false]]);
 });

@@ -2,6 +2,7 @@
  * Shared test material: a definition in the style of the reference examples
  * (c-apx `example/nodes/*.apx`), made up for these tests, and a seeded PRNG.
  */
+import { mulberry32 } from "../../../lib/prng.ts";
 
 /** A node with types, provide and require ports of every kind. */
 export const BODY_CONTROLLER = `APX/1.2
@@ -22,17 +23,8 @@ R"Offset"l:=-1
 R"Dtcs"T[2][2]:={{1,2,1},{3,4,0}}
 `;
 
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG, uniform in [0, 1). */
+export const prng: (seed: number) => () => number = mulberry32;
 
 /** An integer in [0, n). */
 export function below(rand: () => number, n: number): number {

@@ -22,6 +22,7 @@ Deno.test("integer type codes: sizes, signedness, IDL 1.2 meaning of u/U", () =>
     ["u", "s64", 8],
     ["Q", "u64", 8], // c-apx 0.3 spelling
     ["q", "s64", 8],
+    ["B", "u8", 1], // c-apx 0.3 byte
   ];
   for (const [code, int, size] of cases) {
     const t = parseSignature(code);
@@ -63,6 +64,41 @@ Deno.test("strings: a[n] is n bytes; a bare a is one", () => {
   assert.deepEqual(parseSignature("a[40]"), { kind: "string", length: 40 });
   assert.equal(packedSize(parseSignature("a[40]")), 40);
   assert.deepEqual(parseSignature("a"), { kind: "string", length: 1 });
+});
+
+Deno.test("c-apx 0.3 letters: b is a bool, B a byte (u8), A a string like a", () => {
+  // b: one byte, no limits, arrays and record fields allowed
+  assert.deepEqual(parseSignature("b"), { kind: "bool" });
+  assert.equal(packedSize(parseSignature("b")), 1);
+  const bools = parseSignature("b[8]");
+  assert.deepEqual(bools, { kind: "array", element: { kind: "bool" }, length: 8 });
+  assert.equal(packedSize(bools), 8);
+  assert.equal(typeDepth(parseSignature("b")), 1);
+  assert.equal(typeDepth(bools), 2);
+  // B: an unsigned 8-bit integer that keeps its letter and takes limits like C
+  assert.deepEqual(parseSignature("B(0,200)"), {
+    kind: "int",
+    code: "B",
+    int: "u8",
+    size: 1,
+    signed: false,
+    limits: { lower: 0n, upper: 200n },
+  });
+  assert.equal(packedSize(parseSignature("B[16]")), 16);
+  // A: n bytes of string, a bare A one character
+  assert.deepEqual(parseSignature("A[12]"), { kind: "string", length: 12, code: "A" });
+  assert.deepEqual(parseSignature("A"), { kind: "string", length: 1, code: "A" });
+  assert.equal(packedSize(parseSignature("A[12]")), 12);
+  // all three inside records, with references to them
+  const types: NamedType[] = [{ name: "Flag_T", type: parseSignature("b") }];
+  const rec = parseSignature('{"On"b"Raw"B[2]"Id"A[4]"F"T[0]}', types);
+  assert.equal(packedSize(rec), 1 + 2 + 4 + 1);
+  assert.deepEqual(rec.kind === "record" && rec.fields.map((f) => resolved(f.type).kind), [
+    "bool",
+    "array",
+    "string",
+    "bool",
+  ]);
 });
 
 Deno.test("records: fields in order, nested records, arrays of records", () => {
@@ -109,10 +145,19 @@ Deno.test("formatSignature writes what parseSignature reads", () => {
       '{"a"{"b"{"c"L[2]}}}[2]',
       "T[0][3]",
       "u(-9223372036854775808,9223372036854775807)",
+      "b",
+      "b[4]",
+      "B",
+      "B(0,200)[2]",
+      "A[8]",
+      '{"On"b"Raw"B(1,9)"Id"A[4]"Flags"b[3]}',
     ]
   ) {
     assert.equal(formatSignature(parseSignature(sig, types)), sig);
   }
+  // a bare a or A is written with its size
+  assert.equal(formatSignature(parseSignature("a")), "a[1]");
+  assert.equal(formatSignature(parseSignature("A")), "A[1]");
 });
 
 Deno.test("malformed signatures are SyntaxErrors that say what is wrong", () => {
@@ -120,7 +165,15 @@ Deno.test("malformed signatures are SyntaxErrors that say what is wrong", () => 
   const cases: [string, RegExp][] = [
     ["", /expected a data signature/],
     ["Z", /unknown type code "Z"/],
-    ["b", /unknown type code "b"/],
+    ["b(0,1)", /limits apply to integer types only, not to bool \("b"\)/],
+    ["b(0,1)[2]", /limits apply to integer types only, not to bool/],
+    ["b[0]", /array length must be at least 1/],
+    ["b[2][2]", /arrays of arrays/],
+    ["B(0,256)", /outside the range of "B" \(0\.\.255\)/],
+    ["B(-1,5)", /outside the range of "B"/],
+    ["A(0,1)", /limits apply to integer types only, not to strings/],
+    ["A[4][2]", /arrays of arrays and of strings/],
+    ["A[0]", /array length must be at least 1/],
     ["a(0,1)[3]", /limits apply to integer types only/],
     ['{"a"C}(0,1)', /limits apply to integer types only/],
     ["C(0,256)", /outside the range of "C"/],

@@ -74,6 +74,84 @@ Deno.test("strings: NUL-padded on the way in, cut at the first NUL on the way ou
   );
 });
 
+Deno.test("bool (b): 0 is false, any other byte true; true/false or 0/1 in", () => {
+  const b = sig("b");
+  assert.equal(hex(b, true), "01");
+  assert.equal(hex(b, false), "00");
+  assert.equal(hex(b, 1), "01");
+  assert.equal(hex(b, 0), "00");
+  assert.equal(decodeValue(b, Uint8Array.of(0)), false);
+  assert.equal(decodeValue(b, Uint8Array.of(1)), true);
+  assert.equal(decodeValue(b, Uint8Array.of(0xff)), true);
+  assert.equal(decodeValue(b, Uint8Array.of(2)), true);
+  const arr = sig("b[4]");
+  assert.equal(hex(arr, [true, false, 1, 0]), "01000100");
+  assert.deepEqual(decodeValue(arr, Uint8Array.fromHex("00017f00")), [false, true, true, false]);
+  const cases: [unknown, ErrorConstructor, string][] = [
+    [2, RangeError, "value must be true, false, 0 or 1, got 2"],
+    [-1, RangeError, "value must be true, false, 0 or 1, got -1"],
+    [0.5, RangeError, "value must be true, false, 0 or 1, got 0.5"],
+    ["true", TypeError, "value must be a boolean (true, false, 0 or 1)"],
+    [null, TypeError, "value must be a boolean (true, false, 0 or 1)"],
+    [1n, TypeError, "value must be a boolean (true, false, 0 or 1)"],
+  ];
+  for (const [value, type, message] of cases) {
+    assert.throws(() => encodeValue(b, value), { name: type.name, message }, message);
+  }
+  // limits off changes nothing for a bool; errors name the path
+  assert.throws(() => encodeValue(b, 3, { checkLimits: false }), RangeError);
+  assert.throws(
+    () => encodeValue(sig('{"on"b[2]}'), { on: [true, "no"] }),
+    { name: "TypeError", message: "value.on[1] must be a boolean (true, false, 0 or 1)" },
+  );
+});
+
+Deno.test("byte (B): an unsigned 8-bit integer with limits, as a number", () => {
+  const B = sig("B");
+  assert.equal(hex(B, 0xab), "ab");
+  assert.equal(hex(B, "255"), "ff");
+  assert.equal(decodeValue(B, Uint8Array.of(0xff)), 255);
+  assert.throws(() => encodeValue(B, 256), {
+    name: "RangeError",
+    message: "value must be ≤ 255, got 256",
+  });
+  assert.throws(() => encodeValue(B, -1), {
+    name: "RangeError",
+    message: "value must be ≥ 0, got -1",
+  });
+  assert.throws(() => encodeValue(B, true), TypeError);
+  const limited = sig("B(10,20)[2]");
+  assert.equal(hex(limited, [10, 20]), "0a14");
+  assert.throws(
+    () => encodeValue(limited, [10, 21]),
+    { name: "RangeError", message: "value[1] must be ≤ 20 (upper limit), got 21" },
+  );
+  assert.equal(encodeValue(limited, [0, 255], { checkLimits: false }).toHex(), "00ff");
+  assert.deepEqual(decodeValue(limited, Uint8Array.of(1, 2)), [1, 2]); // no limits on decode
+});
+
+Deno.test("char8 strings (A[n]): like a[n]", () => {
+  const t = sig("A[6]");
+  assert.equal(hex(t, "Hi"), "486900000000");
+  assert.equal(decodeValue(t, Uint8Array.fromHex("486900414200")), "Hi");
+  assert.equal(decodeValue(t, Uint8Array.fromHex("616263646566")), "abcdef");
+  assert.throws(() => encodeValue(t, "1234567"), /value must be at most 6 bytes of UTF-8, got 7/);
+  assert.throws(() => encodeValue(t, 1), TypeError);
+  const one = sig("A");
+  assert.equal(hex(one, "x"), "78");
+  assert.equal(decodeValue(one, Uint8Array.of(0x78)), "x");
+  assert.throws(() => encodeValue(one, "xy"), RangeError);
+});
+
+Deno.test("a c-apx 0.3 style record of b, B and A round-trips", () => {
+  const t = sig('{"On"b"Level"B(0,100)"Tag"A[4]"Flags"b[3]}');
+  const value = { On: true, Level: 42, Tag: "ab", Flags: [false, true, false] };
+  const bytes = encodeValue(t, value);
+  assert.equal(bytes.toHex(), "01" + "2a" + "61620000" + "000100");
+  assert.deepEqual(decodeValue(t, bytes), value);
+  assert.deepEqual(encodeValue(t, { ...value, On: 1, Flags: [0, 1, 0] }), bytes);
+});
+
 Deno.test("arrays and records: declaration order, nested, refs", () => {
   const def = parseDefinition(
     'APX/1.2\nN"N"\nT"Pos_T"{"x"s"y"s}\n' +
@@ -192,6 +270,8 @@ function randomValue(t: DataType, rand: () => number): ApxValue {
       const safe = BigInt(Number.MAX_SAFE_INTEGER);
       return pick <= safe && pick >= -safe ? Number(pick) : pick.toString();
     }
+    case "bool":
+      return rand() < 0.5;
     case "string": {
       const chars = "abcXYZ 019_-é€";
       let s = "";
@@ -211,6 +291,14 @@ function hasString(t: DataType): boolean {
   if (r.kind === "string") return true;
   if (r.kind === "array") return hasString(r.element);
   return r.kind === "record" && r.fields.some((f) => hasString(f.type));
+}
+
+/** Whether decoding may lose bytes: strings (NUL, bad UTF-8) and bools (2..255 → true). */
+function lossy(t: DataType): boolean {
+  const r = resolved(t);
+  if (r.kind === "string" || r.kind === "bool") return true;
+  if (r.kind === "array") return lossy(r.element);
+  return r.kind === "record" && r.fields.some((f) => lossy(f.type));
 }
 
 Deno.test("random values round-trip through encode and decode", () => {
@@ -233,16 +321,28 @@ Deno.test("random values round-trip through encode and decode", () => {
     "a[1]",
     "a",
     '{"a"{"b"U[2]"c"a[5]}"d"l(-100,100)}[3]',
+    "b",
+    "b[5]",
+    "B",
+    "B(1,9)[3]",
+    "A",
+    "A[6]",
+    '{"f"b"g"B(0,100)"h"A[3]"i"{"j"b[2]"k"S}}[2]',
   ].map((s) => parseSignature(s)));
   for (let i = 0; i < 2000; i++) {
     const t = sigs[i % sigs.length];
     const value = randomValue(t, rand);
     const bytes = encodeValue(t, value);
     assert.deepEqual(decodeValue(t, bytes), value);
-    // any bytes decode, and re-encode to the same bytes where no string is involved
-    // (strings stop at the first NUL and replace invalid UTF-8)
+    // any bytes decode, and re-encode to the same bytes where no string or bool is
+    // involved (strings stop at the first NUL and replace invalid UTF-8; a bool
+    // reads 2..255 as true and writes it back as 1)
     const noise = Uint8Array.from({ length: bytes.length }, () => below(rand, 256));
     const decoded = decodeValue(t, noise);
-    if (!hasString(t)) assert.deepEqual(encodeValue(t, decoded, { checkLimits: false }), noise);
+    if (!lossy(t)) assert.deepEqual(encodeValue(t, decoded, { checkLimits: false }), noise);
+    else if (!hasString(t)) {
+      const again = encodeValue(t, decoded, { checkLimits: false });
+      assert.deepEqual(decodeValue(t, again), decoded);
+    }
   }
 });

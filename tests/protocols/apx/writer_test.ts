@@ -71,6 +71,56 @@ Deno.test("a parsed definition writes back to text with the same layout and data
   assert.equal(writeDefinition(again), writeDefinition(def));
 });
 
+Deno.test("c-apx 0.3 letters b, B and A are written as given, bool inits as 0/1", () => {
+  const text = writeDefinition({
+    nodeName: "Capx",
+    types: [{ name: "Flag_T", signature: "b", attributes: 'VT("Off","On")' }],
+    providePorts: [
+      { name: "On", signature: "T[0]", init: true },
+      { name: "Flags", signature: "b[3]", init: [false, 1, 0] },
+      { name: "Raw", signature: "B(0,100)", init: 255 }, // init may exceed limits
+      { name: "Tag", signature: "A[4]", init: "ab" },
+      { name: "Rec", signature: '{"a"b"b"B"c"A}', init: { a: false, b: 7, c: "z" } },
+    ],
+  });
+  assert.equal(
+    text,
+    [
+      "APX/1.2",
+      'N"Capx"',
+      'T"Flag_T"b:VT("Off","On")',
+      'P"On"T[0]:=1',
+      'P"Flags"b[3]:={0,1,0}',
+      'P"Raw"B(0,100):=255',
+      'P"Tag"A[4]:="ab"',
+      'P"Rec"{"a"b"b"B"c"A[1]}:={0,7,"z"}',
+      "",
+    ].join("\n"),
+  );
+  const def = parseDefinition(text);
+  assert.deepEqual(def.providePorts.map((p) => p.init), [
+    true,
+    [false, true, false],
+    255,
+    "ab",
+    { a: false, b: 7, c: "z" },
+  ]);
+  assert.equal(
+    initialFileData(def, "provide").toHex(),
+    "01" + "000100" + "ff" + "61620000" + "00077a",
+  );
+  assert.equal(writeDefinition(def), text);
+  assert.throws(
+    () =>
+      writeDefinition({ nodeName: "N", providePorts: [{ name: "A", signature: "b", init: 2 }] }),
+    { name: "RangeError", message: "A init value must be true, false, 0 or 1, got 2" },
+  );
+  assert.throws(
+    () => writeDefinition({ nodeName: "N", providePorts: [{ name: "A", signature: "b(0,1)" }] }),
+    (e) => e instanceof SyntaxError && /not to bool/.test(e.message),
+  );
+});
+
 Deno.test("refuses what cannot be written, naming it", () => {
   const w = (input: Parameters<typeof writeDefinition>[0]) => () => writeDefinition(input);
   assert.throws(w({ nodeName: "" }), /node name must be 1 to 255 characters/);
