@@ -1,15 +1,17 @@
 /**
- * The MVDS bench's options (`--help` lists them). Only the harness's
- * `--quick` and `--json` are taken from COMMON_OPTIONS: the simulation
- * starts no gateway. The rows that will (raw throughput between two
- * gateways) add the rest of COMMON_OPTIONS here when they land.
+ * The MVDS bench's options (`--help` lists them): the simulation's, the
+ * measured state's (`--state-*`), and with `--gateways` the rows between
+ * two gateway processes (`--gw-*`, and COMMON_OPTIONS' `--phase-seconds`,
+ * `--in-process`, `--dir`, `--keep`).
  */
 import {
+  booleanOption,
   COMMON_OPTIONS,
   numberOption,
   numbersOption,
   type Options,
   parseOptions,
+  stringOption,
 } from "../harness/options.ts";
 
 export const MVDS_OPTIONS = {
@@ -34,6 +36,33 @@ export const MVDS_OPTIONS = {
   ),
   maxSendCount: numberOption("maxSendCount of the bounded-state row (a deployment's cap)", 14),
   maxEpochs: numberOption("most epochs a run may take to settle", 50_000),
+  stateMessages: numbersOption(
+    "messages K of the measured-state rows: KV bytes per pending message at each K",
+    [1000, 10_000],
+    [500, 2000],
+  ),
+  stateMaxSendCount: numberOption(
+    "maxSendCount of the measured-state node (its records end after that many sends)",
+    3,
+  ),
+  gateways: booleanOption(
+    "also run the rows between two gateway processes (raw throughput, ~5 min)",
+    false,
+  ),
+  gwMessages: numberOption("messages of each batch run between the gateways", 20_000, 2000),
+  gwInteractiveMessages: numberOption(
+    "messages of the interactive run between the gateways",
+    10_000,
+    1000,
+  ),
+  gwConcurrency: numberOption("POSTs of messages in flight", 32),
+  gwBodyBytes: numberOption("message body bytes (≥ 12: a run id and the index)", 64),
+  gwEpochMs: numberOption("epochMs of the two nodes", 100),
+  gwCpuProf: stringOption("run the gateways under --cpu-prof, profiles into this dir"),
+  phaseSeconds: COMMON_OPTIONS.phaseSeconds,
+  inProcess: COMMON_OPTIONS.inProcess,
+  dir: COMMON_OPTIONS.dir,
+  keep: COMMON_OPTIONS.keep,
   json: COMMON_OPTIONS.json,
 };
 
@@ -51,8 +80,14 @@ export async function parseMvdsOptions(args: readonly string[] = Deno.args): Pro
     o.fastCap,
     o.maxSendCount,
     o.maxEpochs,
+    o.stateMaxSendCount,
+    o.gwMessages,
+    o.gwInteractiveMessages,
+    o.gwConcurrency,
+    o.gwBodyBytes,
+    o.gwEpochMs,
   ];
-  if ([...ints, ...o.away].some((v) => !Number.isInteger(v) || v < 1)) {
+  if ([...ints, ...o.away, ...o.stateMessages].some((v) => !Number.isInteger(v) || v < 1)) {
     throw new RangeError("every MVDS bench option takes a positive integer");
   }
   if (o.nodes < 2) throw new RangeError("--nodes must be at least 2");
