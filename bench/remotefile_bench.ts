@@ -269,8 +269,8 @@ try {
       target: { rate: 50_000, text: "≥ 50,000 deltas/s" },
     },
     {
-      measurement: "(ceiling) the same frames read one message at a time by the gateway's " +
-        "FrameReader (PeerConnection.frames), echoed",
+      measurement: "(ceiling) the same frames read as the gateway reads them (PeerConnection " +
+        "with buffered reads), echoed",
       size: `${fmtN(o.deltas)}, window ${fmtN(o.window)}`,
       unit: "deltas/s",
       gateway: readerStream,

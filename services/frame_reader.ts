@@ -5,7 +5,10 @@
  * On a byte stream (a Deno socket's `readable`) reads go through a BYOB
  * reader, so the bytes land straight in the frame and nothing past the
  * current frame is taken from the socket; other streams (a node socket
- * adapted with `readableOf`) are copied once from their chunks.
+ * adapted with `readableOf`), and any stream with `buffered`, are copied
+ * once from their chunks, which may hold many frames: a protocol of small
+ * frames (RemoteFile's deltas are 7 bytes) then pays one socket read for a
+ * whole burst instead of two for each frame.
  *
  * Any error ends the reader: later reads throw it again. A read timeout or an
  * aborted read also cancels the source (which closes a socket), since the
@@ -43,6 +46,12 @@ export interface FrameReaderOptions {
    * reader by trickling bytes. Unset: no limit.
    */
   readTimeoutMs?: number;
+  /**
+   * Read ahead: take whatever the source has, not only the current frame's
+   * bytes. For connections whose stream is never handed on mid-way (no
+   * STARTTLS, no protocol switch). Default false.
+   */
+  buffered?: boolean;
   /** Told the size of every read from the source (activity for idle timers, byte counts). */
   onBytes?: (n: number) => void;
   /** Told when the reader cancels the source itself (a read timeout, an aborted read). */
@@ -117,7 +126,7 @@ export class FrameReader {
     this.#opts = opts;
     let byob: ReadableStreamBYOBReader | undefined;
     try {
-      byob = stream.getReader({ mode: "byob" });
+      if (!opts.buffered) byob = stream.getReader({ mode: "byob" });
     } catch { /* not a byte stream */ }
     this.#source = byob ? byobSource(byob) : chunkSource(stream.getReader());
   }

@@ -52,6 +52,8 @@ export interface PeerConnectionOptions {
   idleTimeoutMs?: number;
   /** A frame, once its first byte arrived, must arrive whole within this. Unset: no limit. */
   readTimeoutMs?: number;
+  /** Read ahead of the current frame (FrameReaderOptions.buffered): for many small frames. */
+  bufferedReads?: boolean;
 }
 
 export interface ConnectOptions extends PeerConnectionOptions {
@@ -214,6 +216,7 @@ export class PeerConnection {
       header: opts.frameHeader,
       maxFrameBytes: opts.maxFrameBytes,
       readTimeoutMs: opts.readTimeoutMs,
+      buffered: opts.bufferedReads,
       onBytes: (n) => {
         this.bytesRead += n;
         this.#lastActive = performance.now();

@@ -47,6 +47,8 @@ export function clientRunner(
           frameHeader: numHeaderFrame(32),
           maxFrameBytes: maxMessageBytes,
           readTimeoutMs: timing.readTimeoutMs,
+          // RemoteFile never hands its stream on, and its deltas are a few bytes each.
+          bufferedReads: true,
           connectTimeoutMs: timing.connectTimeoutMs,
           signal,
         });

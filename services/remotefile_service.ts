@@ -100,6 +100,8 @@ export class RemoteFileService implements Service {
           frameHeader: numHeaderFrame(32),
           maxFrameBytes: opts.limits.maxMessageBytes,
           readTimeoutMs: opts.timing.readTimeoutMs,
+          // RemoteFile never hands its stream on, and its deltas are a few bytes each.
+          bufferedReads: true,
           maxConnections: opts.maxAccepted,
           log: opts.log,
           metrics: opts.metrics,

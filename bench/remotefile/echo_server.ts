@@ -1,14 +1,13 @@
 /**
  * The raw TCP echo the RemoteFile rows are compared with: every byte a
  * client sends comes straight back, as read (no parsing). With `--frames`
- * it is a ceiling instead: it reads the stream as the gateway does, one
- * message at a time through the house's PeerConnection (FrameReader, the
+ * it is a ceiling instead: it reads the stream as the gateway does, through
+ * the house's PeerConnection with buffered reads (FrameReader, the
  * NumHeader32 framing of protocols/remotefile/), and echoes the messages
  * back in one socket write per event-loop turn. With `--buffered`, the
- * same echo, but reading what the socket has (up to 64 KiB a read) and
- * cutting messages out of it with the sans-I/O MessageReader of
- * protocols/remotefile/framing.ts: what a buffered read mode of the
- * FrameReader would do. Prints
+ * same echo, but cutting messages out of each socket read (up to 64 KiB)
+ * with the sans-I/O MessageReader of protocols/remotefile/framing.ts: the
+ * reader with no per-message promise. Prints
  * `listening on tcp://127.0.0.1:PORT` when ready; runs until killed.
  * Usage: `deno run --allow-net echo_server.ts [--frames | --buffered]`.
  */
@@ -42,6 +41,7 @@ async function echoFrames(raw: Deno.Conn): Promise<void> {
   const conn = await PeerConnection.accept(raw, {
     frameHeader: numHeaderFrame(32),
     maxFrameBytes: 1 << 20,
+    bufferedReads: true, // as the gateway's RemoteFile links read
   });
   let out: Uint8Array[] = [];
   let flushing: ReturnType<typeof setTimeout> | undefined;

@@ -374,3 +374,31 @@ Deno.test("FrameReader: a stalled frame times out, an aborted read throws its re
   await assert.rejects(reading, /shutting down/);
   assert.equal(cancelled.length, 2);
 });
+
+Deno.test("FrameReader with buffered reads takes many small frames in one read of the source", async () => {
+  const frames = Array.from({ length: 100 }, (_, i) => join(u32.encode(3), [i, i, i]));
+  const bytes = join(...frames);
+  let pulls = 0;
+  // As a Deno socket's readable: a byte stream that allocates its own chunks for default reads.
+  const stream = new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: 4096,
+    pull(c) {
+      pulls++;
+      const view = c.byobRequest!.view!;
+      const n = Math.min(view.byteLength, bytes.length - (pulls - 1) * 4096);
+      if (n <= 0) {
+        c.close();
+        return c.byobRequest!.respond(0);
+      }
+      const from = (pulls - 1) * 4096;
+      new Uint8Array(view.buffer, view.byteOffset, n).set(bytes.subarray(from, from + n));
+      c.byobRequest!.respond(n);
+    },
+  });
+  const reader = new FrameReader(stream, { header: u32, maxFrameBytes: 100, buffered: true });
+  const got = [];
+  for await (const f of reader) got.push([...f.body]);
+  assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => [i, i, i]));
+  assert.ok(pulls <= 2, `${pulls} reads of the source for 700 bytes of frames`);
+});
