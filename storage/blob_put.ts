@@ -119,7 +119,7 @@ export async function putBlob(
         off += n;
         if (fill === CHUNK_BYTES) {
           await upload.add(chunk);
-          chunk = new Uint8Array(CHUNK_BYTES);
+          chunk = upload.spare.pop() ?? new Uint8Array(CHUNK_BYTES);
           fill = 0;
         }
       }
@@ -156,6 +156,12 @@ class Upload {
   markerVs: string | null = null;
   batch: Uint8Array[] = [];
   batchCost: CommitCost = NO_COST;
+  /**
+   * Chunk buffers of committed batches, for the next chunks: KV has copied
+   * them, and reusing them keeps a large put from leaving tens of MiB of
+   * garbage buffers that V8 collects only once that much piles up (RSS).
+   */
+  readonly spare: Uint8Array<ArrayBuffer>[] = [];
   /**
    * Set while the manifest's commit is under way: if it throws, it may have
    * landed (a remote KV's lost answer), and then the chunks are the blob's.
@@ -208,6 +214,11 @@ class Upload {
     });
     if (!res.ok) throw this.collected();
     this.markerVs = res.versionstamp;
+    for (const c of batch) {
+      if (c.length === CHUNK_BYTES && c.buffer instanceof ArrayBuffer) {
+        this.spare.push(c as Uint8Array<ArrayBuffer>);
+      }
+    }
   }
 
   /**
