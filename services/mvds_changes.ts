@@ -5,51 +5,96 @@
  */
 import type { DueResult } from "../protocols/mvds/due.ts";
 import { idKey } from "../protocols/mvds/message_id.ts";
-import type { Changes, MvdsEvent } from "../protocols/mvds/node.ts";
-import { messageWireSize, type Payload, WIRE_ID_BYTES } from "../protocols/mvds/proto.ts";
+import { type Changes, type MvdsEvent, payloadIds } from "../protocols/mvds/node.ts";
+import {
+  type Message,
+  messageWireSize,
+  type Payload,
+  WIRE_ID_BYTES,
+} from "../protocols/mvds/proto.ts";
+import { addCosts, type CommitCost, fits, type KvLimits, NO_COST } from "../storage/kv.ts";
 import type { SyncRecord } from "../protocols/mvds/record.ts";
 import type { Delivery, NodeChanges } from "../storage/mvds_repo.ts";
 
-/** Items (ids and messages) in one part of an inbound payload. */
-export const PART_ITEMS = 64;
 /** Encoded bytes of the messages in one part (a larger single message goes alone). */
 export const PART_BYTES = 256 * 1024;
 
+/** What one item of a payload is expected to add to a commit, and what a commit may hold. */
+export interface PartBudget {
+  /** The limits left for items (KvLimits less the head, counters, peer info). */
+  limits: KvLimits;
+  /** Expected cost of a message, an ACK, an offer, a request. */
+  cost(item: { message: Message } | { list: "acks" | "offers" | "requests" }): CommitCost;
+}
+
 /**
- * Cuts a payload into parts that each fit one KV commit (at most PART_ITEMS
- * items and PART_BYTES of messages): messages first, then ACKs, offers and
- * requests. Reacting to the parts one after another, each on the state the
- * previous one committed, is reacting to the whole payload (`receive` too
- * takes messages first); a crash between parts loses the rest of the
- * payload, which the sender's retransmission repairs.
+ * Cuts a payload into parts that each fit one KV commit: items (messages
+ * first, then ACKs, offers and requests) while their expected cost fits
+ * `budget.limits` and the part's messages take at most PART_BYTES. The
+ * expectation may be short (a message that also ends a record of ours
+ * writes more than a new one): the service halves a part whose actual
+ * changes do not fit (`halvePart`). Reacting to the parts one after
+ * another, each on the state the previous one committed, is reacting to
+ * the whole payload (`receive` too takes messages first); a crash between
+ * parts loses the rest of the payload, which the sender's retransmission
+ * repairs.
  */
-export function payloadParts(p: Payload): Payload[] {
+export function payloadParts(p: Payload, budget: PartBudget): Payload[] {
   const parts: Payload[] = [];
   let cur = empty();
   let items = 0;
   let bytes = 0;
-  const room = (size: number) => {
-    if (items > 0 && (items >= PART_ITEMS || bytes + size > PART_BYTES)) {
+  let cost = NO_COST;
+  const room = (size: number, c: CommitCost) => {
+    const next = addCosts(cost, c);
+    if (items > 0 && (bytes + size > PART_BYTES || !fits(next, budget.limits))) {
       parts.push(cur);
       cur = empty();
       items = 0;
       bytes = 0;
-    }
+      cost = c;
+    } else cost = next;
     items++;
     bytes += size;
   };
   for (const m of p.messages) {
-    room(messageWireSize(m));
+    room(messageWireSize(m), budget.cost({ message: m }));
     cur.messages.push(m);
   }
   for (const list of ["acks", "offers", "requests"] as const) {
+    const c = budget.cost({ list });
     for (const id of p[list]) {
-      room(WIRE_ID_BYTES);
+      room(WIRE_ID_BYTES, c);
       cur[list].push(id);
     }
   }
   if (items > 0 || parts.length === 0) parts.push(cur);
   return parts;
+}
+
+/** A part in two, in order (messages, ACKs, offers, requests); null for a single item. */
+export function halvePart(p: Payload): [Payload, Payload] | null {
+  const all = [
+    ...p.messages.map((m) => ["messages", m] as const),
+    ...p.acks.map((id) => ["acks", id] as const),
+    ...p.offers.map((id) => ["offers", id] as const),
+    ...p.requests.map((id) => ["requests", id] as const),
+  ];
+  if (all.length < 2) return null;
+  const half = Math.ceil(all.length / 2);
+  const [x, y] = [empty(), empty()];
+  all.forEach(([list, v], i) => {
+    const to = i < half ? x : y;
+    if (list === "messages") to.messages.push(v as Message);
+    else to[list].push(v as Uint8Array);
+  });
+  return [x, y];
+}
+
+/** The ids a part's reactions need held messages for: all but those only ACKed. */
+export function heldIdsNeeded(p: Payload): Uint8Array[] {
+  if (p.messages.length === 0 && p.offers.length === 0 && p.requests.length === 0) return [];
+  return payloadIds({ acks: [], offers: p.offers, requests: p.requests, messages: p.messages });
 }
 
 const empty = (): Payload => ({ acks: [], offers: [], requests: [], messages: [] });

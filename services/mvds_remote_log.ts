@@ -137,7 +137,10 @@ export class MvdsRemoteLogBacking {
    * After a send's commit: appends the message if its commit left a marker.
    * Never throws: a failure is logged and the marker stays for the drain.
    */
-  async onSent(e: { node: Uint8Array; id: Uint8Array; message: Message }): Promise<void> {
+  async onSent(
+    e: { node: Uint8Array; id: Uint8Array; message: Message; marked?: boolean },
+  ): Promise<void> {
+    if (e.marked === false) return; // the group is not backed: no marker to read
     const group = e.message.groupId;
     const at = await this.repo.marker(e.node, group, e.id).catch(() => null);
     if (at === null) return; // the group is not backed (or the drain got there first)

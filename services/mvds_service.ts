@@ -45,7 +45,14 @@ import {
 import type { Logger } from "../lib/log.ts";
 import { due, peerHeard, peerReturned } from "../protocols/mvds/due.ts";
 import { idKey, messageId } from "../protocols/mvds/message_id.ts";
-import { type Mode, type MvdsEvent, payloadIds, receive, send } from "../protocols/mvds/node.ts";
+import {
+  type Changes,
+  type Mode,
+  type MvdsEvent,
+  payloadIds,
+  receive,
+  send,
+} from "../protocols/mvds/node.ts";
 import {
   decodePayload,
   encodePayload,
@@ -63,10 +70,20 @@ import type {
   PeerInfo,
   StoredMessage,
 } from "../storage/mvds_repo.ts";
+import { addCosts, fits, NO_COST } from "../storage/kv.ts";
 import type { LiveHub } from "./live_hub.ts";
-import { dueChanges, isEmptyChanges, payloadParts, receiveChanges } from "./mvds_changes.ts";
+import {
+  dueChanges,
+  halvePart,
+  heldIdsNeeded,
+  isEmptyChanges,
+  type PartBudget,
+  payloadParts,
+  receiveChanges,
+} from "./mvds_changes.ts";
 import { liveEvent } from "./mvds_events.ts";
 import { KeyedLock } from "./mvds_lock.ts";
+import { GroupCommitter, type Outcomes } from "./group_commit.ts";
 
 /** Bounds that keep every state change within one KV commit and every list short. */
 export const MVDS_LIMITS = Object.freeze({
@@ -101,7 +118,13 @@ export interface ReceiveSummary {
 }
 
 /** Called after a message this node sends is committed (the remote-log backing's seam). */
-export type SentListener = (e: { node: Uint8Array; id: Uint8Array; message: Message }) => unknown;
+export type SentListener = (e: {
+  node: Uint8Array;
+  id: Uint8Array;
+  message: Message;
+  /** Whether the send's commit wrote a remote-log "to append" marker (its group is backed). */
+  marked: boolean;
+}) => unknown;
 
 export interface MvdsServiceOptions {
   /** Largest message body stored (bytes); larger is TooLargeError, or dropped when received. */
@@ -130,6 +153,24 @@ export interface NodeInfo {
 }
 
 const RETRY = { baseMs: 2, maxMs: 100 };
+/** Most sends one group commit takes (fewer when they do not fit one KV commit). */
+const SEND_BATCH = 256;
+/** Most sends waiting for a node's commit; past it a send is BusyError. */
+const SEND_QUEUE = 8192;
+
+/** A part committed (what `receive` returned), or to be halved first. */
+type PartOutcome = { ch: Changes } | { halves: [Payload, Payload] };
+
+/** A send's outcome: stored by this call? with a remote-log marker? */
+interface SendOutcome {
+  created: boolean;
+  marked: boolean;
+}
+
+interface SendItem {
+  id: Uint8Array;
+  message: Message;
+}
 const MAX_ATTEMPTS = 32;
 
 export class MvdsService {
@@ -138,6 +179,7 @@ export class MvdsService {
   readonly #configs = new Map<string, { config: NodeConfig; settings: MvdsSettings }>();
   readonly #lock = new KeyedLock();
   readonly #sent: SentListener[] = [];
+  readonly #senders = new Map<string, GroupCommitter<SendItem, SendOutcome>>();
 
   constructor(
     readonly repo: MvdsRepo,
@@ -325,46 +367,19 @@ export class MvdsService {
       body,
     };
     const id = messageId(message);
-    const created = await this.#locked(node, () =>
-      this.#attempt(node, async () => {
-        if (await this.repo.message(node, id)) return { result: false };
-        const [peers, backing] = await Promise.all([
-          this.repo.groupPeers(node, group, MVDS_LIMITS.peersPerGroup),
-          this.repo.backing(node, group),
-        ]);
-        const current = await this.repo.recordsFor(node, id, peers);
-        const epoch = this.epoch(config);
-        const fresh = peers.filter((_, i) => !current[i]);
-        const records: NonNullable<NodeChanges["records"]> = send(
-          message,
-          fresh.map(idKey),
-          config.mode,
-          epoch,
-        ).records.map((r) => ({ peer: fresh.find((p) => idKey(p) === r.peer)!, after: r.record }));
-        const deliveries: NonNullable<NodeChanges["deliveries"]> = [];
-        peers.forEach((peer, i) => {
-          const r = current[i];
-          // We asked this peer for the message (it offered it): it holds it, we now do too.
-          if (r?.type === "REQUEST") {
-            records.push({ peer, before: r });
-            deliveries.push({
-              peer,
-              id,
-              delivery: { state: "acked", sendCount: 0, sendEpoch: epoch },
-            });
-          }
-        });
-        // A group backed by a remote log: the "to append" marker commits with the message.
-        const appends = backing ? [{ group, id, at: this.#now() }] : undefined;
-        return {
-          changes: { messages: [{ id, message }], records, deliveries, appends },
-          result: true,
-        };
-      }));
+    const sender = this.#sender(node, config);
+    let created: boolean, marked: boolean;
+    try {
+      ({ created, marked } = await sender.submit({ id, message }));
+    } finally {
+      // Forget a node's queue once it is idle (a later send makes a new one).
+      const k = idKey(node);
+      if (sender.idle && this.#senders.get(k) === sender) this.#senders.delete(k);
+    }
     if (created) {
       for (const listener of this.#sent) {
         try {
-          await listener({ node, id, message });
+          await listener({ node, id, message, marked });
         } catch (e) {
           this.opts.log.warn("MVDS message-sent listener failed", {
             node: toHex0x(node),
@@ -374,6 +389,117 @@ export class MvdsService {
       }
     }
     return { id, timestamp: message.timestamp, created };
+  }
+
+  /**
+   * The node's send queue: sends that arrive while one is committing are
+   * committed together (services/group_commit.ts), under the node's lock
+   * and against its head like every other change.
+   */
+  #sender(node: Uint8Array, config: NodeConfig): GroupCommitter<SendItem, SendOutcome> {
+    const k = idKey(node);
+    let gc = this.#senders.get(k);
+    if (!gc) {
+      const made = new GroupCommitter<SendItem, SendOutcome>(
+        (items) => this.#locked(node, () => this.#sendBatch(node, config, items)),
+        { maxBatch: SEND_BATCH, maxQueue: SEND_QUEUE },
+      );
+      this.#senders.set(k, gc = made);
+    }
+    return gc;
+  }
+
+  /**
+   * Commits queued sends: reads what they need at once (held? the groups'
+   * peers and backings, the peers' records for the ids), then commits as
+   * many as fit one KV commit (the rest in the next, each read afresh),
+   * each against the head (#attempt). Per item: `created` = stored by this
+   * call, false = held already (before, or earlier in the same batch: a
+   * duplicate is stored once); `marked` = a remote-log marker went with it.
+   */
+  async #sendBatch(
+    node: Uint8Array,
+    config: NodeConfig,
+    items: readonly SendItem[],
+  ): Promise<Outcomes<SendOutcome>> {
+    const out: Outcomes<SendOutcome> = new Array(items.length);
+    let from = 0;
+    while (from < items.length) {
+      const rest = items.slice(from);
+      try {
+        const { taken, created } = await this.#attempt(
+          node,
+          () => this.#buildSends(node, config, rest),
+        );
+        created.forEach((value, i) => out[from + i] = { status: "fulfilled", value });
+        from += taken;
+      } catch (reason) {
+        // This commit failed: its items, and those not tried yet, get its error.
+        for (let i = from; i < items.length; i++) out[i] = { status: "rejected", reason };
+        break;
+      }
+    }
+    return out;
+  }
+
+  async #buildSends(
+    node: Uint8Array,
+    config: NodeConfig,
+    items: readonly SendItem[],
+  ): Promise<{ changes?: NodeChanges; result: { taken: number; created: SendOutcome[] } }> {
+    const groups = new Map<string, Uint8Array>();
+    for (const { message } of items) groups.set(idKey(message.groupId), message.groupId);
+    const [held, byGroup] = await Promise.all([
+      this.repo.messages(node, items.map((x) => x.id)),
+      Promise.all(
+        [...groups].map(async ([k, group]) => {
+          const [peers, backing] = await Promise.all([
+            this.repo.groupPeers(node, group, MVDS_LIMITS.peersPerGroup),
+            this.repo.backing(node, group),
+          ]);
+          return [k, { peers, backing }] as const;
+        }),
+      ).then((x) => new Map(x)),
+    ]);
+    const pairs = items.flatMap(({ id, message }, i) =>
+      held[i] ? [] : byGroup.get(idKey(message.groupId))!.peers.map((peer) => ({ peer, id }))
+    );
+    const read = await this.repo.recordsOf(node, pairs);
+    const current = new Map(pairs.map((p, i) => [`${idKey(p.peer)}/${idKey(p.id)}`, read[i]]));
+    const epoch = this.epoch(config);
+    const limits = this.repo.limitsBeside(node);
+    const changes: Required<Pick<NodeChanges, "messages" | "records" | "deliveries" | "appends">> =
+      { messages: [], records: [], deliveries: [], appends: [] };
+    let cost = NO_COST;
+    const created: SendOutcome[] = [];
+    const stored = new Set<string>();
+    for (const [i, { id, message }] of items.entries()) {
+      const k = idKey(id);
+      if (held[i] || stored.has(k)) {
+        created.push({ created: false, marked: false });
+        continue;
+      }
+      const { peers, backing } = byGroup.get(idKey(message.groupId))!;
+      const mine: NodeChanges = sendChanges(
+        id,
+        message,
+        peers,
+        peers.map((p) => current.get(`${idKey(p)}/${k}`) ?? null),
+        config.mode,
+        epoch,
+        backing ? this.#now() : undefined,
+      );
+      const next = addCosts(cost, this.repo.costOf(node, mine));
+      if (created.length > 0 && !fits(next, limits)) break; // the rest: next commit
+      cost = next;
+      stored.add(k);
+      created.push({ created: true, marked: backing !== null });
+      changes.messages.push(...mine.messages!);
+      changes.records.push(...mine.records!);
+      changes.deliveries.push(...mine.deliveries!);
+      changes.appends.push(...(mine.appends ?? []));
+    }
+    return { changes, result: { taken: created.length, created } };
   }
 
   /**
@@ -476,18 +602,22 @@ export class MvdsService {
   }
 
   /**
-   * The peer was heard from without a payload (a WebSocket opened): a
-   * returning peer's pending records become due at once.
+   * The peer was heard from without a payload (a WebSocket opened, or it
+   * answered a payload we POSTed at epoch `since`: it was in touch from
+   * then on, busy with our payload): a peer silent for ≥ 2 epochs before
+   * that is returning, and its pending records become due at once. Its
+   * lastHeardEpoch becomes now (written only when it changes, so a peer
+   * heard every epoch costs a commit an epoch at most).
    */
-  async peerSeen(node: Uint8Array, peer: Uint8Array): Promise<void> {
+  async peerSeen(node: Uint8Array, peer: Uint8Array, since?: number): Promise<void> {
     await this.assertPeer(node, peer);
     const { config, settings } = await this.#node(node);
-    const epoch = this.epoch(config);
     await this.#locked(node, async () => {
-      await this.#wakeRecords(node, peer, settings, epoch);
+      const epoch = this.epoch(config);
+      await this.#wakeRecords(node, peer, settings, Math.min(since ?? epoch, epoch), epoch);
       await this.#attempt(node, async () => {
         const info = await this.repo.peer(node, peer);
-        if (!info) return { result: undefined };
+        if (!info || (info.lastHeardEpoch ?? -Infinity) >= epoch) return { result: undefined };
         return {
           changes: { peers: [{ peer, info: { ...info, lastHeardEpoch: epoch } }] },
           result: undefined,
@@ -503,7 +633,7 @@ export class MvdsService {
     heard: boolean,
   ): Promise<ReceiveSummary> {
     const { config, settings } = await this.#node(node);
-    const epoch = this.epoch(config);
+    const arrived = this.epoch(config);
     const max = this.opts.maxMessageBytes;
     const fitting = payload.messages.filter((m) => m.body.length <= max);
     const tooLarge = payload.messages.length - fitting.length;
@@ -517,44 +647,97 @@ export class MvdsService {
     }
     const peerId = idKey(peer);
     const summary: ReceiveSummary = { stored: 0, tooLarge, events: [] };
-    await this.#locked(node, async () => {
-      if (heard) await this.#wakeRecords(node, peer, settings, epoch);
-      for (const part of payloadParts({ ...payload, messages: fitting })) {
-        const events = await this.#attempt(node, async () => {
+    const budget = this.#partBudget(node, peer, heard);
+    if (heard) {
+      await this.#locked(node, () => this.#wakeRecords(node, peer, settings, arrived, arrived));
+    }
+    // Each part takes the node's turn on its own, so that sends and ticks queued meanwhile go
+    // in between (each part is read afresh and committed atomically, as in another process).
+    const parts = payloadParts({ ...payload, messages: fitting }, budget);
+    while (parts.length > 0) {
+      const part = parts.shift()!;
+      const out = await this.#locked(node, () =>
+        this.#attempt<PartOutcome>(node, async () => {
           const ids = payloadIds(part);
+          const wanted = heldIdsNeeded(part); // ACKs alone need no message read
           const [held, records, groups, info] = await Promise.all([
-            this.repo.messages(node, ids),
+            this.repo.messages(node, wanted),
             this.repo.records(node, peer, ids),
             this.repo.peerGroups(node, peer, MVDS_LIMITS.groupsPerPeer),
             heard ? this.repo.peer(node, peer) : undefined,
           ]);
           const view = {
-            held: new Map(ids.flatMap((id, i) => held[i] ? [[idKey(id), held[i]]] : [])),
+            held: new Map(wanted.flatMap((id, i) => held[i] ? [[idKey(id), held[i]]] : [])),
             records: new Map(records.flatMap((r) => r ? [[idKey(r.id), r]] : [])),
             groups: new Set(groups.map(idKey)),
           };
-          const ch = receive(view, peerId, part, epoch);
+          // The epoch of this commit, not of the arrival: the peer is silent only from when
+          // its payload has been handled (it waits for our answer before sending again).
+          const now = this.epoch(config);
+          const ch = receive(view, peerId, part, now);
           const changes = receiveChanges(peer, view.records, ch);
-          if (info) changes.peers = [{ peer, info: { ...info, lastHeardEpoch: epoch } }];
-          return { changes, result: ch };
-        });
-        summary.stored += events.store.length;
-        summary.events.push(...events.events);
-        this.#publish(node, events.events);
+          if (info) changes.peers = [{ peer, info: { ...info, lastHeardEpoch: now } }];
+          if (!this.repo.fits(node, changes)) {
+            const halves = halvePart(part);
+            if (halves) return { result: { halves } };
+          }
+          return { changes, result: { ch } };
+        }));
+      if ("halves" in out) {
+        parts.unshift(...out.halves);
+        continue;
       }
-    });
+      summary.stored += out.ch.store.length;
+      summary.events.push(...out.ch.events);
+      this.#publish(node, out.ch.events);
+    }
     return summary;
   }
 
-  /** Makes a returning peer's pending records due now (peerHeard), a page per commit. */
+  /** What an inbound item is expected to write (a new message: it, its order and its ACK). */
+  #partBudget(node: Uint8Array, peer: Uint8Array, heard: boolean): PartBudget {
+    const id = new Uint8Array(32);
+    const r: SyncRecord = { id, type: "MESSAGE", sendCount: 1, sendEpoch: 0 };
+    const delivery: Delivery = { state: "acked", sendCount: 1, sendEpoch: 0 };
+    const base: NodeChanges = heard
+      ? { peers: [{ peer, info: { url: "x".repeat(2048), lastHeardEpoch: 0 } }] }
+      : {};
+    const limits = this.repo.limitsBeside(node, base);
+    const ids = {
+      acks: this.repo.costOf(node, {
+        records: [{ peer, before: r }],
+        deliveries: [{ peer, id, delivery }],
+      }),
+      offers: this.repo.costOf(node, { records: [{ peer, after: r }] }),
+      requests: this.repo.costOf(node, { records: [{ peer, before: r, after: r }] }),
+    };
+    return {
+      limits,
+      cost: (item) =>
+        "message" in item
+          ? this.repo.costOf(node, {
+            messages: [{ id, message: item.message, from: peer }],
+            acks: [{ peer, id, pending: true }],
+          })
+          : ids[item.list],
+    };
+  }
+
+  /**
+   * Makes a returning peer's pending records due now (peerHeard), a page
+   * per commit: returning = silent for ≥ 2 epochs before `since`, the epoch
+   * the peer was in touch again (its payload arrived, or we sent the payload
+   * it answered).
+   */
   async #wakeRecords(
     node: Uint8Array,
     peer: Uint8Array,
     settings: MvdsSettings,
+    since: number,
     epoch: number,
   ): Promise<void> {
     const info = await this.repo.peer(node, peer);
-    if (!info || !peerReturned(info.lastHeardEpoch, epoch, settings)) return;
+    if (!info || !peerReturned(info.lastHeardEpoch, since, settings)) return;
     let after: Uint8Array | undefined;
     for (;;) {
       const last = await this.#attempt(node, async () => {
@@ -691,6 +874,37 @@ export class MvdsService {
   #publish(node: Uint8Array, events: readonly MvdsEvent[]): void {
     if (events.length) this.hub.publish(events.map((e) => liveEvent(node, e)));
   }
+}
+
+/** What sending one message writes: it, a record per peer without one, a peer's REQUEST ended. */
+function sendChanges(
+  id: Uint8Array,
+  message: Message,
+  peers: readonly Uint8Array[],
+  current: readonly (SyncRecord | null)[],
+  mode: Mode,
+  epoch: number,
+  appendAt: number | undefined,
+): NodeChanges {
+  const fresh = peers.filter((_, i) => !current[i]);
+  const records: NonNullable<NodeChanges["records"]> = send(message, fresh.map(idKey), mode, epoch)
+    .records.map((r) => ({ peer: fresh.find((p) => idKey(p) === r.peer)!, after: r.record }));
+  const deliveries: NonNullable<NodeChanges["deliveries"]> = [];
+  peers.forEach((peer, i) => {
+    const r = current[i];
+    // We asked this peer for the message (it offered it): it holds it, we now do too.
+    if (r?.type === "REQUEST") {
+      records.push({ peer, before: r });
+      deliveries.push({ peer, id, delivery: { state: "acked", sendCount: 0, sendEpoch: epoch } });
+    }
+  });
+  return {
+    messages: [{ id, message }],
+    records,
+    deliveries,
+    // A group backed by a remote log: the "to append" marker commits with the message.
+    ...(appendAt !== undefined ? { appends: [{ group: message.groupId, id, at: appendAt }] } : {}),
+  };
 }
 
 /** Delivery state of a record in progress. */

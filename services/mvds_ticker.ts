@@ -8,7 +8,8 @@
  *
  * A peer whose previous POST is still in flight is skipped for the epoch
  * (its records stay due), so a slow peer never has more than one payload
- * outstanding.
+ * outstanding. A peer that answers a POST (2xx) counts as heard from
+ * (MvdsService.peerSeen), as when its own payload comes.
  */
 import { toHex0x } from "../lib/bytes.ts";
 import { delay } from "../lib/delay.ts";
@@ -44,14 +45,23 @@ export class MvdsTicker {
     const peers = (await this.mvds.repo.peers(node, MVDS_LIMITS.peersPerNode))
       .filter((p) => p.info.url);
     let sent = 0;
+    const config = await this.mvds.config(node);
     await Promise.all(peers.map(async ({ peer, info }) => {
       const key = `${idKey(node)}/${idKey(peer)}`;
       if (this.#busy.has(key)) return;
+      const since = this.mvds.epoch(config);
       const bytes = await this.mvds.tickPeer(node, peer, epoch);
       if (!bytes) return;
       sent++;
       this.#busy.add(key);
-      this.http.post(info.url!, node, bytes).finally(() => this.#busy.delete(key));
+      this.http.post(info.url!, node, bytes)
+        .then(async (answered) => {
+          // An answer is hearing from the peer: without this, a peer that only ACKs (and so
+          // says nothing until our payload is handled) would count as returning each time.
+          if (answered) await this.mvds.peerSeen(node, peer, since);
+        })
+        .catch((e) => this.opts.log.warn("MVDS peer not marked heard", { error: e }))
+        .finally(() => this.#busy.delete(key));
     }));
     return sent;
   }

@@ -13,7 +13,7 @@
  * | ["mvds","m",node,id]                  | StoredMessage {groupId, timestamp, body, from?, seq} |
  * | ["mvds","o",node,group,seq]           | id: arrival order within a group                 |
  * | ["mvds","r",node,peer,id]             | RecordValue {type, sendCount, sendEpoch}         |
- * | ["mvds","d",node,peer,epoch8,id]      | empty: due index (epoch8 = sendEpoch, 8 bytes BE)|
+ * | ["mvds","d",node,peer,epoch8,id]      | due index (epoch8 = sendEpoch, 8 bytes BE): 5 bytes, type and send count |
  * | ["mvds","a",node,peer,id]             | empty: an ACK to send peer in its next payload   |
  * | ["mvds","f",node,id,peer]             | Delivery {state: acked/failed, sendCount, sendEpoch} |
  * | ["mvds","lb"/"ln"/"la"/"lc",…]        | remote-log backing and catch-up: storage/mvds_remote_log_repo.ts |
@@ -28,7 +28,11 @@
  *
  * A record and its due-index entry move together (the commit deletes the
  * entry at the old sendEpoch and writes the one at the new), so a tick
- * reads only due records: a range of "d" up to the current epoch.
+ * reads only due records: a range of "d" up to the current epoch. The
+ * entry's value repeats the record's type and send count (5 bytes: type
+ * code, u32 BE), so that one range list yields the due records whole; an
+ * entry with an empty value (written before that, or a send count past
+ * u32) is looked up in "r".
  * Pending ACKs are in KV, written in the commit of the payload that caused
  * them, because the process that builds the next payload may be another.
  */
@@ -132,7 +136,10 @@ export interface NodeConfig {
 export interface PeerInfo {
   /** Where the peer takes payloads over HTTP; absent: it connects by WebSocket. */
   url?: string;
-  /** The epoch a payload (or a connection) last came from it. */
+  /**
+   * The epoch it was last heard from: its payload handled, its connection
+   * opened, or its answer to our payload.
+   */
   lastHeardEpoch?: number;
 }
 
@@ -337,6 +344,18 @@ export class MvdsRepo {
     return got.map((e) => e.value ? { id, ...e.value } : null);
   }
 
+  /** Records of (peer, id) pairs, in order (null where none). */
+  async recordsOf(
+    node: Uint8Array,
+    pairs: readonly { peer: Uint8Array; id: Uint8Array }[],
+  ): Promise<(SyncRecord | null)[]> {
+    const got = await getMany<RecordValue>(
+      this.store,
+      pairs.map(({ peer, id }) => recordKey(node, peer, id)),
+    );
+    return got.map((e, i) => e.value ? { id: pairs[i].id, ...e.value } : null);
+  }
+
   /** A page of a peer's records in id order, after `afterId` (for making them all due). */
   async recordPage(
     node: Uint8Array,
@@ -355,20 +374,34 @@ export class MvdsRepo {
     return out;
   }
 
-  /** Records due at `epoch` (sendEpoch ≤ epoch), oldest first, at most `limit`. */
+  /** Records due at `epoch` (sendEpoch ≤ epoch), oldest first, at most `limit`: one range list. */
   async dueRecords(
     node: Uint8Array,
     peer: Uint8Array,
     epoch: number,
     limit: number,
   ): Promise<SyncRecord[]> {
-    const ids: Uint8Array[] = [];
-    const iter = this.store.kv.list({
+    const out: (SyncRecord | Uint8Array)[] = [];
+    const bare: Uint8Array[] = [];
+    const iter = this.store.kv.list<Uint8Array>({
       prefix: [P, "d", node, peer],
       end: [P, "d", node, peer, int64BE(BigInt(epoch) + 1n)],
     }, { limit });
-    for await (const e of iter) ids.push(e.key[5] as Uint8Array);
-    return (await this.records(node, peer, ids)).filter((r): r is SyncRecord => r !== null);
+    for await (const e of iter) {
+      const id = e.key[5] as Uint8Array;
+      const r = decodeDue(id, e.key[4] as Uint8Array, e.value);
+      if (r) out.push(r);
+      else {
+        out.push(id);
+        bare.push(id);
+      }
+    }
+    if (bare.length === 0) return out as SyncRecord[];
+    // Entries without the record's fields: read the records themselves.
+    const read = new Map(
+      (await this.records(node, peer, bare)).flatMap((r) => r ? [[hexOf(r.id), r]] : []),
+    );
+    return out.flatMap((r) => r instanceof Uint8Array ? (read.get(hexOf(r)) ?? []) : [r]);
   }
 
   /** ACKs waiting for a peer's next payload, at most `limit`. */
@@ -450,6 +483,40 @@ export class MvdsRepo {
     }));
   }
 
+  /** Whether `changes` fit one commit (`commit` takes them without a RangeError). */
+  fits(node: Uint8Array, changes: NodeChanges): boolean {
+    return fits(costOf(this.#plan(node, PLAN_HEAD, changes)), this.store.limits);
+  }
+
+  /**
+   * What `changes` add to a commit besides its base (the head's check and
+   * write, the counters): to fill a commit item by item within
+   * `limitsBeside`.
+   */
+  costOf(node: Uint8Array, changes: NodeChanges): CommitCost {
+    return costOf(this.#plan(node, PLAN_HEAD, changes).filter((o) => !o.base));
+  }
+
+  /**
+   * The store's limits less what every commit of `base` holds besides its
+   * items: the head, both counters, and `base`'s own changes (e.g. a peer's
+   * info written with each part).
+   */
+  limitsBeside(node: Uint8Array, base: NodeChanges = {}): KvLimits {
+    const reserve = addCosts(
+      costOf(this.#plan(node, PLAN_HEAD, base)),
+      sumCost(counterKey(node, "messages")),
+      sumCost(counterKey(node, "records")),
+    );
+    const l = this.store.limits;
+    return {
+      maxMutations: l.maxMutations - reserve.mutations,
+      maxChecks: l.maxChecks - reserve.checks,
+      maxBytes: l.maxBytes - reserve.bytes,
+      maxKeyBytes: l.maxKeyBytes - reserve.keyBytes,
+    };
+  }
+
   /** The mutations of a commit, each with its cost (`base`: the head check, head and counters). */
   #plan(node: Uint8Array, head: Head, ch: NodeChanges): PlannedOp[] {
     const ops: PlannedOp[] = [];
@@ -501,7 +568,8 @@ export class MvdsRepo {
           sendEpoch: after.sendEpoch,
         };
         set(recordKey(node, peer, after.id), value, SMALL_VALUE);
-        set(dueKey(node, peer, after.sendEpoch, after.id), EMPTY, 0);
+        const dv = encodeDue(after);
+        set(dueKey(node, peer, after.sendEpoch, after.id), dv, dv.length);
       } else del(recordKey(node, peer, r.id));
       records += (after ? 1 : 0) - (before ? 1 : 0);
     }
@@ -543,3 +611,23 @@ interface PlannedOp {
 
 const costOf = (ops: readonly PlannedOp[]): CommitCost =>
   ops.reduce((c, o) => addCosts(c, o.cost), NO_COST);
+
+const TYPE_CODES: readonly RecordType[] = ["OFFER", "REQUEST", "MESSAGE"];
+const hexOf = (b: Uint8Array) => b.toHex();
+
+/** A due-index entry's value: the record's type code and send count (u32 BE); empty past u32. */
+export function encodeDue(r: Pick<SyncRecord, "type" | "sendCount">): Uint8Array {
+  if (!Number.isInteger(r.sendCount) || r.sendCount < 0 || r.sendCount > 0xffff_ffff) return EMPTY;
+  const out = new Uint8Array(5);
+  out[0] = TYPE_CODES.indexOf(r.type);
+  new DataView(out.buffer).setUint32(1, r.sendCount);
+  return out;
+}
+
+/** The record a due-index entry stands for, or null when its value does not carry it. */
+function decodeDue(id: Uint8Array, epoch8: Uint8Array, v: unknown): SyncRecord | null {
+  if (!(v instanceof Uint8Array) || v.length !== 5 || v[0] >= TYPE_CODES.length) return null;
+  const sendEpoch = Number(new DataView(epoch8.buffer, epoch8.byteOffset, 8).getBigInt64(0));
+  const sendCount = new DataView(v.buffer, v.byteOffset, 5).getUint32(1);
+  return { id, type: TYPE_CODES[v[0]], sendCount, sendEpoch };
+}

@@ -186,7 +186,8 @@ export function recordBytes(r: Pick<SyncRecord, "type" | "sendCount" | "sendEpoc
 } {
   const value = v8.serialize({ type: r.type, sendCount: r.sendCount, sendEpoch: r.sendEpoch });
   const record = keySize(["mvds", "r", ID, ID, ID]) + value.length;
-  const dueIndex = keySize(["mvds", "d", ID, ID, r.sendEpoch, ID]);
+  // The due-index entry's value: the record's type and send count (5 bytes).
+  const dueIndex = keySize(["mvds", "d", ID, ID, r.sendEpoch, ID]) + 5;
   return { record, dueIndex, total: record + dueIndex };
 }
 

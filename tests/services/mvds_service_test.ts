@@ -252,3 +252,94 @@ Deno.test("mvds service: two processes on one KV file send and receive at once a
     assert.equal(out.acks.length, 10);
   });
 });
+
+Deno.test("mvds service: concurrent sends to one node share one commit, each answered truthfully", async () => {
+  await withPair(["batch", "batch"], async (a, b) => {
+    const store = (a.svc.repo as unknown as { store: Store }).store;
+    const commits = () =>
+      store.metrics.kvCommits.get({ store: "mvds", outcome: "ok" }) as number | undefined ?? 0;
+    const before = commits();
+    const bodies = Array.from({ length: 40 }, (_, i) => text(`m${i % 30}`)); // 10 duplicates
+    const got = await Promise.all(
+      bodies.map((body) => a.svc.sendMessage(a.id, GROUP, body, 7n)),
+    );
+    assert.equal(commits() - before, 1, "the 40 sends took one commit");
+    // Each distinct message is created once: by the first of its sends, later ones are 200s.
+    const firsts = new Map<string, number>();
+    got.forEach((r, i) => {
+      const k = toHex0x(r.id);
+      if (!firsts.has(k)) firsts.set(k, i);
+      assert.equal(r.created, firsts.get(k) === i, `send ${i}: created ${r.created}`);
+    });
+    assert.equal(firsts.size, 30);
+    const info = await a.svc.nodeInfo(a.id);
+    assert.equal(info.counts.messages, 30);
+    assert.equal(info.counts.records, 30, "one record per message for b");
+    // Sent again after the commit: held, 200, nothing new.
+    const again = await a.svc.sendMessage(a.id, GROUP, text("m0"), 7n);
+    assert.equal(again.created, false);
+    assert.equal((await a.svc.nodeInfo(a.id)).counts.messages, 30);
+    // a's own list is in the order of the first sends; b gets each once.
+    const own = await a.svc.listMessages(a.id, GROUP, undefined, 100);
+    assert.deepEqual(own.map((m) => toHex0x(m.id)), [...firsts.keys()]);
+    await epoch(a, b);
+    const listed = await b.svc.listMessages(b.id, GROUP, undefined, 100);
+    assert.deepEqual(listed.map((m) => toHex0x(m.id)).sort(), [...firsts.keys()].sort());
+  });
+});
+
+Deno.test("mvds service: a batch of sends too big for one commit is split, all answered", async () => {
+  await withPair(["batch", "batch"], async (a) => {
+    const store = (a.svc.repo as unknown as { store: Store }).store;
+    const commits = () =>
+      store.metrics.kvCommits.get({ store: "mvds", outcome: "ok" }) as number | undefined ?? 0;
+    const before = commits();
+    // Bodies of 1,000 B: ~800 KiB of a commit takes some 750; 2,000 need ≥ 3 commits.
+    const big = (i: number) => {
+      const x = new Uint8Array(1000);
+      new DataView(x.buffer).setUint32(0, i);
+      return x;
+    };
+    const got = await Promise.all(
+      Array.from({ length: 2000 }, (_, i) => a.svc.sendMessage(a.id, GROUP, big(i), 1n)),
+    );
+    assert.ok(got.every((r) => r.created));
+    const n = commits() - before;
+    assert.ok(n >= 3 && n <= 20, `${n} commits`);
+    assert.equal((await a.svc.nodeInfo(a.id)).counts.messages, 2000);
+    const listed = await a.svc.listMessages(a.id, GROUP, undefined, 5000);
+    assert.equal(new Set(listed.map((m) => toHex0x(m.id))).size, 2000);
+  });
+});
+
+Deno.test("mvds service: a peer busy with our payload does not count as returning", async () => {
+  await withPair(["batch", "batch"], async (a, b) => {
+    for (let i = 0; i < 3; i++) await a.svc.sendMessage(a.id, GROUP, text(`x${i}`));
+    const now = () => a.svc.epoch({ epochMs: 1000 });
+    const count = async () => {
+      const out = await a.svc.tickPeer(a.id, b.id);
+      return out ? decodePayload(out).messages.length : 0;
+    };
+    const e0 = now();
+    assert.equal(await count(), 3); // sent at e0, due again at e0 + 2
+    clock.ms += 1000;
+    await a.svc.peerSeen(a.id, b.id, e0); // b answered that POST at e0 + 1
+    clock.ms += 1000;
+    const sent = now();
+    assert.equal(await count(), 3); // resent at e0 + 2, due again at e0 + 6
+    // b takes 3 epochs over this payload, then answers: it was busy with it, not away.
+    clock.ms += 3000;
+    await a.svc.peerSeen(a.id, b.id, sent);
+    assert.equal(await count(), 0, "nothing woken at e0 + 5: the records wait for e0 + 6");
+    clock.ms += 1000;
+    assert.equal(await count(), 3); // e0 + 6: resent on schedule, due again at e0 + 14
+    // Silent from e0 + 5 until its payload comes at e0 + 10: returning, records due at once.
+    clock.ms += 4000;
+    await a.svc.receivePayload(
+      a.id,
+      b.id,
+      encodePayload({ acks: [], offers: [], requests: [], messages: [] }),
+    );
+    assert.equal(await count(), 3);
+  });
+});

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { createMetrics } from "../../lib/metrics.ts";
 import { openStore } from "../../storage/kv.ts";
 import { MvdsRepo } from "../../storage/mvds_repo.ts";
+import { halvePart, payloadParts } from "../../services/mvds_changes.ts";
+import { int64BE } from "../../lib/bytes.ts";
 import { tempDir } from "../temp_dir.ts";
 
 const NODE = new Uint8Array(32).fill(1);
@@ -105,4 +107,65 @@ Deno.test("mvds repo: changes too big for one commit split into runs that each c
     store.kv.close();
     await cleanup();
   }
+});
+
+Deno.test("mvds repo: the due index carries the record, and a bare entry is still read", async () => {
+  const { dir, cleanup } = await tempDir();
+  const store = await openStore(`${dir}/mvds.kv`, createMetrics());
+  try {
+    const repo = new MvdsRepo(store);
+    const config = { mode: "batch" as const, epochMs: 50, backoffCapEpochs: 8, createdAt: 1 };
+    await repo.createNode(NODE, config);
+    const ids = [1, 2, 3].map((i) => new Uint8Array(32).fill(i));
+    const records = ids.map((id, i) => ({
+      id,
+      type: (["OFFER", "REQUEST", "MESSAGE"] as const)[i],
+      sendCount: i * 1000,
+      sendEpoch: 5 + i,
+    }));
+    await repo.commit(NODE, (await repo.head(NODE))!, {
+      records: records.map((after) => ({ peer: PEER, after })),
+    });
+    let reads = 0;
+    const getMany = store.kv.getMany.bind(store.kv);
+    store.kv.getMany = ((keys: Deno.KvKey[]) => {
+      reads++;
+      return getMany(keys);
+    }) as typeof store.kv.getMany;
+    assert.deepEqual(await repo.dueRecords(NODE, PEER, 100, 10), records);
+    assert.equal(reads, 0, "one range list, no record read");
+    // An entry written without the fields (as before they were added): read from "r".
+    await store.kv.set(["mvds", "d", NODE, PEER, int64BE(6n), ids[1]], new Uint8Array(0));
+    assert.deepEqual(await repo.dueRecords(NODE, PEER, 100, 10), records);
+    assert.equal(reads, 1);
+  } finally {
+    store.kv.close();
+    await cleanup();
+  }
+});
+
+Deno.test("mvds changes: inbound parts fill a commit by cost and halve when they do not fit", () => {
+  const limits = { maxMutations: 10, maxChecks: 100, maxBytes: 1 << 20, maxKeyBytes: 1 << 20 };
+  const m = (i: number) => ({ groupId: GROUP, timestamp: BigInt(i), body: new Uint8Array([i]) });
+  const payload = {
+    acks: [1, 2, 3, 4, 5].map((i) => new Uint8Array(32).fill(i)),
+    offers: [],
+    requests: [],
+    messages: [0, 1, 2, 3].map(m),
+  };
+  const c = (mutations: number) => ({ mutations, checks: 0, bytes: 0, keyBytes: 0 });
+  const parts = payloadParts(payload, {
+    limits,
+    cost: (item) => "message" in item ? c(3) : c(2),
+  });
+  // 3 messages (9), then 1 message + 3 ACKs (9), then 2 ACKs.
+  assert.deepEqual(parts.map((p) => [p.messages.length, p.acks.length]), [[3, 0], [1, 3], [0, 2]]);
+  const [x, y] = halvePart(parts[1])!;
+  assert.deepEqual([x.messages.length, x.acks.length, y.messages.length, y.acks.length], [
+    1,
+    1,
+    0,
+    2,
+  ]);
+  assert.equal(halvePart({ ...payload, acks: [], messages: [m(1)] }), null);
 });
