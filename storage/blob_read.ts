@@ -17,8 +17,8 @@ export interface ByteRange {
   end?: number;
 }
 
-/** Chunks fetched per pull (one KV call); with the batch read ahead, ~480 KiB held at most. */
-export const READ_BATCH = 4;
+/** Chunks fetched per pull (one KV call, KV's getMany maximum); with the batch read ahead, ~1.2 MiB held at most. */
+export const READ_BATCH = 10;
 
 /**
  * The inclusive byte range a read covers. Throws RangeError for a range that
