@@ -109,7 +109,21 @@ export class BlobStore {
   /** The blob with this SHA-256, or null when there is none. */
   async stat(hash: Uint8Array): Promise<BlobInfo | null> {
     checkHash(hash);
-    const e = await this.#store.kv.get<Uint8Array>(manifestKey(hash));
+    return this.statOf(hash, await this.#store.kv.get<Uint8Array>(manifestKey(hash)));
+  }
+
+  /**
+   * The key stat() reads, for an owner that reads it in one call with its
+   * own keys (one KV round trip fewer before a blob's first byte); statOf
+   * then reads the entry.
+   */
+  statKey(hash: Uint8Array): Deno.KvKey {
+    checkHash(hash);
+    return manifestKey(hash);
+  }
+
+  /** stat()'s answer from the entry of statKey(hash). */
+  statOf(hash: Uint8Array, e: Deno.KvEntryMaybe<unknown>): BlobInfo | null {
     return e.versionstamp === null ? null : blobInfo(hash, e.value, e.versionstamp);
   }
 

@@ -190,11 +190,15 @@ export class CasRepo {
 
   /** The content with this sha256, or null when it is not in the CAS. */
   async find(digest: Uint8Array): Promise<CasRecord | null> {
-    const e = await this.store.kv.get<Uint8Array>(entryKey(digest));
+    // The entry and the blob's manifest in one call: a read's first byte waits on one fewer.
+    const [e, manifest] = await this.store.kv.getMany<[Uint8Array, unknown]>([
+      entryKey(digest),
+      this.blobs.statKey(digest),
+    ]);
     if (e.versionstamp === null) return null;
     const entry = decodeEntry(e.value);
     if (entry.inline) return { digest, ...entry };
-    const blob = await this.blobs.stat(digest);
+    const blob = this.blobs.statOf(digest, manifest);
     if (!blob) {
       // The entry's reference keeps the blob: this is a broken store, not a missing CID.
       throw new Error(`CAS entry ${toHex0x(digest)} refers to a blob that is gone`);
