@@ -6,7 +6,7 @@
 import { processMemory, resetPeak } from "../../tests/e2e/process_memory.ts";
 import { spawnGateway } from "../../tests/helpers.ts";
 import { cpuOf } from "../harness/cpu.ts";
-import type { Server } from "../harness/server.ts";
+import { type Server, startScriptServer as startScript } from "../harness/server.ts";
 
 const VIA_SH = ["sh", "-c", 'exec "$@"', "sh"];
 
@@ -51,37 +51,11 @@ export function startKvRouteServer(kvPath: string): Promise<Server> {
   ], [kvPath]);
 }
 
-/** A bench server script of this directory, ready once it prints `listening on URL`. */
-async function startScriptServer(
+/** A bench server script of this directory (see startScriptServer). */
+function startScriptServer(
   name: string,
   permissions: string[],
   args: string[],
 ): Promise<Server> {
-  const script = new URL(name, import.meta.url).pathname;
-  const child = new Deno.Command(VIA_SH[0], {
-    args: [...VIA_SH.slice(1), Deno.execPath(), "run", ...permissions, script, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const ready = /listening on (\S+)\n/;
-  while (!ready.test(text)) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`${name} exited before listening: ${text}`);
-    text += value;
-  }
-  lines.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  return {
-    url: ready.exec(text)![1],
-    separate: true,
-    cpu: () => cpuOf(child.pid),
-    logs: () => "",
-    close: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+  return startScript(new URL(name, import.meta.url).pathname, permissions, args);
 }

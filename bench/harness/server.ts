@@ -88,14 +88,24 @@ export async function startGatewayServer(opts: {
 }
 
 /** A no-op HTTP server (reads the body, answers a small JSON) in its own process. */
-export async function startNoopServer(): Promise<Server> {
-  const cmd = [
-    ...runPrefix(),
-    Deno.execPath(),
-    "run",
-    ...GATEWAY_PERMISSIONS,
+export function startNoopServer(): Promise<Server> {
+  return startScriptServer(
     new URL("./noop_server.ts", import.meta.url).pathname,
-  ];
+    GATEWAY_PERMISSIONS,
+  );
+}
+
+/**
+ * A bench server script (`script`, an absolute path) as `deno run` in its own process, with
+ * `permissions` and `args`, once it prints `listening on URL`; close() stops it (SIGTERM, then
+ * SIGKILL). The script serves until it is killed.
+ */
+export async function startScriptServer(
+  script: string,
+  permissions: readonly string[],
+  args: readonly string[] = [],
+): Promise<Server> {
+  const cmd = [...runPrefix(), Deno.execPath(), "run", ...permissions, script, ...args];
   const child = new Deno.Command(cmd[0], {
     args: cmd.slice(1),
     stdin: "null",
@@ -107,7 +117,7 @@ export async function startNoopServer(): Promise<Server> {
   const ready = /listening on (\S+)\n/;
   while (!ready.test(buf)) {
     const { value, done } = await reader.read();
-    if (done) throw new Error(`The no-op server exited before listening: ${buf}`);
+    if (done) throw new Error(`${script} exited before listening: ${buf}`);
     buf += value;
   }
   reader.releaseLock();

@@ -7,49 +7,15 @@
  */
 import { MessageReader } from "../../protocols/remotefile/framing.ts";
 import { decodeWriteMessage } from "../../protocols/remotefile/write_message.ts";
-import { cpuOf } from "../harness/cpu.ts";
-import type { CpuSource } from "../harness/cpu.ts";
+import { type Server, startScriptServer } from "../harness/server.ts";
 import { seqOf } from "./deltas.ts";
 
-const VIA_SH = ["sh", "-c", 'exec "$@"', "sh"];
-
 /** A bench server of this directory in its own process: where it listens, its CPU, and stop. */
-export interface ScriptServer extends CpuSource {
-  /** What it printed after `listening on `. */
-  url: string;
-  close(): Promise<void>;
-}
+export type ScriptServer = Server;
 
 /** Runs `name` (a script of this directory) with `--allow-net` and `args`, once it listens. */
-export async function startScript(name: string, args: string[] = []): Promise<ScriptServer> {
-  const script = new URL(name, import.meta.url).pathname;
-  const child = new Deno.Command(VIA_SH[0], {
-    args: [...VIA_SH.slice(1), Deno.execPath(), "run", "--allow-net", script, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const ready = /listening on (\S+)\n/;
-  while (!ready.test(text)) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`${name} exited before listening: ${text}`);
-    text += value;
-  }
-  lines.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  return {
-    url: ready.exec(text)![1],
-    separate: true,
-    cpu: () => cpuOf(child.pid),
-    close: async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-    },
-  };
+export function startScript(name: string, args: string[] = []): Promise<ScriptServer> {
+  return startScriptServer(new URL(name, import.meta.url).pathname, ["--allow-net"], args);
 }
 
 /**
