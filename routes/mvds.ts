@@ -254,10 +254,13 @@ export function mvdsRoutes(routes: Routes, deps: MvdsRoutesDeps): void {
     }
     const [node, peer] = [idBytes(params.node), idBytes(query.peer)];
     await mvds.assertPeer(node, peer);
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+    // Read every header before the upgrade: afterwards the request is gone, and reading it
+    // throws inside the server.
     const apiKey = deps.apiKey;
+    const authorized = isAuthorized(c, apiKey);
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
     deps.sessions.accept(socket, node, peer, {
-      authorized: isAuthorized(c, apiKey),
+      authorized,
       check: (token) => apiKey === undefined || tokenMatches(token, apiKey),
     });
     return response;

@@ -26,6 +26,8 @@ import { SessionRegistry } from "./session_registry.ts";
 
 /** Frames waiting to be handled, at most; more are dropped. */
 export const MAX_QUEUED = 16;
+/** A socket that came without the key has this long to send its auth frame. */
+export const AUTH_TIMEOUT_MS = 10_000;
 /** Bytes the socket may hold unsent before the session skips an epoch's payload. */
 export const MAX_BUFFERED = 4 * 1024 * 1024;
 
@@ -61,6 +63,9 @@ export class MvdsSession {
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
   #ticking = false;
+  #authTimer?: ReturnType<typeof setTimeout>;
+  /** Called once the socket may act as the peer (authorized); the registry takes it then. */
+  onAuthorized?: () => void;
 
   constructor(
     readonly node: Uint8Array,
@@ -92,13 +97,19 @@ export class MvdsSession {
     } catch { /* closed already */ }
   }
 
-  /** The socket opened: start serving if it may. */
+  /** The socket opened: start serving if it may, else wait a while for its auth frame. */
   opened(): void {
-    if (this.auth.authorized) this.#start();
+    if (this.auth.authorized) return this.#start();
+    this.#authTimer = setTimeout(() => {
+      if (!this.auth.authorized) {
+        this.close(CLOSE.unauthorized, `Unauthorized: no auth frame within ${AUTH_TIMEOUT_MS} ms`);
+      }
+    }, AUTH_TIMEOUT_MS);
   }
 
   ended(): void {
     this.#closed = true;
+    clearTimeout(this.#authTimer);
   }
 
   /** A frame arrived. */
@@ -167,6 +178,8 @@ export class MvdsSession {
   #start(): void {
     if (this.#ticking) return;
     this.#ticking = true;
+    clearTimeout(this.#authTimer);
+    this.onAuthorized?.();
     this.#loop().catch((e) => {
       this.opts.log.warn("MVDS WebSocket session failed", { ...this.status, error: e });
       this.close(CLOSE.goingAway, "Session failed; reconnect");
@@ -215,21 +228,22 @@ export class MvdsSessions implements Service {
 
   /**
    * Serves `peer` of `node` on an upgraded socket; a newer socket for the
-   * same pair replaces the older (closed with 4009).
+   * same pair replaces the older (closed with 4009), but only once it is
+   * authorized: a socket without the key cannot push the peer's out.
    */
   accept(socket: WebSocket, node: Uint8Array, peer: Uint8Array, auth: SessionAuth): MvdsSession {
     socket.binaryType = "arraybuffer";
     const session = new MvdsSession(node, peer, socket, this.mvds, auth, this.opts);
     const id = sessionId(node, peer);
-    socket.onopen = () => {
+    session.onAuthorized = () => {
       const old = this.registry.find(id);
       if (old) {
         old.close(CLOSE.replaced, "Replaced by a newer connection of the same peer");
         this.registry.unregister(id);
       }
       this.registry.register(session, { id });
-      session.opened();
     };
+    socket.onopen = () => session.opened();
     socket.onmessage = (ev) => session.frame(ev.data);
     socket.onerror = () => {};
     socket.onclose = () => {

@@ -220,3 +220,31 @@ Deno.test("e2e mvds: gateways sharing an API key deliver; a payload without it i
     });
   });
 });
+
+Deno.test("e2e mvds: with an API key a WebSocket peer authenticates; a socket without it displaces nothing", async () => {
+  const key = "0123456789abcdef-ws";
+  await withGateway({ SYNCGATE_API_KEY: key }, async (gw) => {
+    const auth = { authorization: `Bearer ${key}` };
+    const node = (await postJson(`${gw.url}/mvds/nodes`, { mode: "batch", epochMs: 50 }, auth))
+      .body.id as string;
+    const peer = "0x" + "cd".repeat(32);
+    await postJson(`${gw.url}/mvds/nodes/${node}/peers`, { id: peer }, auth);
+    const url = `${gw.url.replace("http", "ws")}/mvds/nodes/${node}/ws?peer=${peer}`;
+    const a = await open(url);
+    const ok = new Promise<string>((r) => a.onmessage = (e) => r(String(e.data)));
+    a.send(JSON.stringify({ type: "auth", token: key }));
+    assert.deepEqual(JSON.parse(await ok), { type: "auth", ok: true });
+    // A socket that never authenticates: the gateway goes on answering, and the peer's
+    // authenticated socket stays (it would have been replaced with 4009 before).
+    const b = await open(url);
+    const health = await fetch(`${gw.url}/health`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.readyState, WebSocket.OPEN);
+    const bClosed = new Promise<CloseEvent>((r) => b.onclose = r);
+    b.send(new Uint8Array([0]));
+    assert.equal((await bClosed).code, 4001);
+    a.close();
+  });
+});
