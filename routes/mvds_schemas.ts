@@ -56,6 +56,8 @@ export const CreateNodeBody = z.object({
 export const PeerBody = z.object({
   id: NodeId,
   url: z.string().url().max(2048).refine((u) => /^https?:\/\//i.test(u), "must be http(s)")
+    // A user:password in the url would be shown by GET and logged: refuse it.
+    .refine((u) => !/^https?:\/\/[^/?#]*@/i.test(u), "must not carry a user or password")
     .optional().openapi({
       description: "where the peer takes payloads over HTTP (another gateway: " +
         "`<base>/mvds/nodes/<id>/payloads`); absent: the peer connects by WebSocket",

@@ -60,6 +60,8 @@ export class MvdsHttpTransport implements Service {
           ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
         },
         body: payload as Uint8Array<ArrayBuffer>,
+        // Only the url a user configured: a redirect is a refusal, not a new destination.
+        redirect: "manual",
         signal: AbortSignal.any([
           AbortSignal.timeout(this.opts.timeoutMs),
           this.#stopping.signal,
