@@ -57,6 +57,14 @@ export const REMOTEFILE_SETTINGS = settingGroup("REMOTEFILE", {
     int(1, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
     "largest file published or mirrored (a larger offered file is not opened)",
   ),
+  maxDefinitionBytes: setting(
+    int(1024, 4 * 1024 * 1024).default(64 * 1024),
+    "largest APX definition (`.apx`) decoded; a larger one is mirrored but not parsed",
+  ),
+  maxFiles: setting(
+    int(1, 100_000).default(256),
+    "files a peer may announce on one connection; past it FILE_INFO is refused (NACK)",
+  ),
   maxConnectionBytes: setting(
     int(1024, 4 * 1024 * 1024 * 1024).default(16 * 1024 * 1024),
     "file bytes one connection may hold, ours and the peer's together",
@@ -104,7 +112,12 @@ export const remotefile = defineBridge({
       maxFileBytes: config.maxFileBytes,
       maxTotalBytes: config.maxConnectionBytes,
       greetingTimeoutMs: config.greetingTimeoutMs,
-      definition: { maxTextBytes: config.maxFileBytes, maxFileSize: config.maxFileBytes },
+      // Parsing runs on the main thread: the definition's own, small limit bounds its cost.
+      definition: {
+        maxTextBytes: config.maxDefinitionBytes,
+        maxFileSize: config.maxFileBytes,
+      },
+      maxFiles: config.maxFiles,
     };
     const service = new RemoteFileService({
       listen: ctx.core.deploy ? undefined : config.listen,

@@ -51,6 +51,9 @@ export type LinkState =
   | "closed"
   | "stopped";
 
+/** Writes into a peer's `.apx` parse it again at most this often (see #definitionWritten). */
+const DEFINITION_REPARSE_MS = 1000;
+
 /** Sizes a connection may reach; see the bridge's settings. */
 export interface LinkLimits {
   maxMessageBytes: number;
@@ -60,6 +63,8 @@ export interface LinkLimits {
   greetingTimeoutMs: number;
   /** Bounds for the `.apx` definitions read. */
   definition?: DefinitionLimits;
+  /** Files the peer may announce on one connection. */
+  maxFiles?: number;
 }
 
 export interface LinkOptions {
@@ -108,6 +113,9 @@ export class RemoteFileLink {
   /** The session of the current connection, or the next one's (holding our files) between. */
   #session: RemoteFileSession;
   #conn: PeerConnection | null = null;
+  /** A pending parse of a peer's definition, and when the last one ran (performance.now). */
+  #reparse?: ReturnType<typeof setTimeout>;
+  #parsedAt = -Infinity;
   #rejected = 0;
   /** Record writes, one after another; `null` once stopped (a deleted connection stays deleted). */
   #recordWrites: Promise<void> | null = Promise.resolve();
@@ -209,6 +217,8 @@ export class RemoteFileLink {
       peerFault ||= e instanceof TooLargeError;
     } finally {
       clearTimeout(timer);
+      clearTimeout(this.#reparse);
+      this.#reparse = undefined;
       session.close(reason);
       conn.close(reason);
       this.#conn = null;
@@ -278,12 +288,13 @@ export class RemoteFileLink {
   // ---- the session's output ----
 
   #freshSession(): RemoteFileSession {
-    const { maxMessageBytes, maxFileBytes, maxTotalBytes } = this.opts.limits;
+    const { maxMessageBytes, maxFileBytes, maxTotalBytes, maxFiles } = this.opts.limits;
     const session = new RemoteFileSession({
       role: this.kind === "client" ? "client" : "server",
       maxMessageBytes,
       maxFileBytes,
       maxTotalBytes,
+      maxRemoteFiles: maxFiles,
     });
     for (const f of this.files.list("local")) {
       try {
@@ -327,7 +338,7 @@ export class RemoteFileLink {
       case "write":
         this.files.write("remote", e.name, e.offset, e.data);
         this.#wrote("remote", e.name, e.offset, e.data);
-        if (e.name.endsWith(".apx")) this.#publishInFiles();
+        if (e.name.endsWith(".apx")) this.#definitionWritten();
         return this.#saver.schedule();
       case "rejected":
         if (++this.#rejected <= LOGGED_REJECTIONS) {
@@ -355,6 +366,24 @@ export class RemoteFileLink {
   #wrote(side: FileSide, name: string, offset: number, data: Uint8Array): void {
     this.#events.write(side, name, offset, data);
     this.#events.ports(this.apx.changed(side, name, offset, data.length));
+  }
+
+  /**
+   * A write into a peer's definition: it is parsed again (on this thread)
+   * at most once every DEFINITION_REPARSE_MS, the first write at once: a
+   * peer writing its `.apx` byte by byte cannot make the gateway parse it
+   * for every byte.
+   */
+  #definitionWritten(): void {
+    if (this.#reparse !== undefined) return;
+    const wait = this.#parsedAt + DEFINITION_REPARSE_MS - performance.now();
+    const run = () => {
+      this.#reparse = undefined;
+      this.#parsedAt = performance.now();
+      if (this.#conn) this.#publishInFiles();
+    };
+    if (wait <= 0) return run();
+    this.#reparse = setTimeout(run, wait);
   }
 
   /** A peer node's definition arrived: publish the `.in` file of its require ports (APX server role). */

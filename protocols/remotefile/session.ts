@@ -70,6 +70,7 @@ import {
 
 import {
   DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_REMOTE_FILES,
   DEFAULT_MAX_TOTAL_BYTES,
   DEFAULT_MAX_WRITE_BYTES,
   type FileStatus,
@@ -126,6 +127,7 @@ export class RemoteFileSession {
       maxMessageBytes: positive("maxMessageBytes", opts.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
       maxFileBytes: positive("maxFileBytes", opts.maxFileBytes, DEFAULT_MAX_FILE_BYTES),
       maxTotalBytes: positive("maxTotalBytes", opts.maxTotalBytes, DEFAULT_MAX_TOTAL_BYTES),
+      maxRemoteFiles: positive("maxRemoteFiles", opts.maxRemoteFiles, DEFAULT_MAX_REMOTE_FILES),
       maxWriteBytes: positive("maxWriteBytes", opts.maxWriteBytes, DEFAULT_MAX_WRITE_BYTES),
       batchFileInfo: opts.batchFileInfo ?? false,
     };
@@ -596,6 +598,14 @@ export class RemoteFileSession {
     for (const info of files) {
       const same = this.#remote.get(info.name);
       if (same && same.address === info.address && same.size === info.size) continue; // announced again
+      if (!same && this.#remote.size >= this.#opts.maxRemoteFiles) {
+        this.#reject(
+          out,
+          `FILE_INFO for "${info.name}" refused: the peer has ${this.#remote.size} files, ` +
+            `the most a connection may have`,
+        );
+        continue;
+      }
       const entry: Entry = {
         address: info.address,
         size: info.size,

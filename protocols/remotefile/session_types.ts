@@ -15,6 +15,8 @@ export type SessionState = "greeting" | "connected" | "closed";
 export const DEFAULT_MAX_FILE_BYTES = 16 << 20;
 /** Default bound on all file bytes a session holds (local and mirrored): 64 MiB. */
 export const DEFAULT_MAX_TOTAL_BYTES = 64 << 20;
+/** Files a peer may announce; an APX node has three (`.apx`, `.out`, `.in`). */
+export const DEFAULT_MAX_REMOTE_FILES = 256;
 /** Default largest data part of one outgoing write message; longer writes are fragmented. */
 export const DEFAULT_MAX_WRITE_BYTES = 64 << 10;
 
@@ -31,6 +33,11 @@ export interface SessionOptions {
   maxFileBytes?: number;
   /** Largest sum of file bytes held (local plus mirrored); default DEFAULT_MAX_TOTAL_BYTES. */
   maxTotalBytes?: number;
+  /**
+   * Files the peer may have announced at once; past it FILE_INFO is refused
+   * (NACK), since even empty files cost state. Default DEFAULT_MAX_REMOTE_FILES.
+   */
+  maxRemoteFiles?: number;
   /** Largest data part of an outgoing write message; default DEFAULT_MAX_WRITE_BYTES. */
   maxWriteBytes?: number;
   /** Pack several FileInfos in one command (c-apx 0.3 cannot read that); default false. */

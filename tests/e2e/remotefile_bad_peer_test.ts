@@ -128,3 +128,53 @@ Deno.test("bad peer: one that never greets is closed after the greeting timeout"
     good.peer.close();
   });
 });
+
+Deno.test("bad peer: files past the per-connection cap are refused (NACK), the rest kept", async () => {
+  await withGateway({ ...ENV, SYNCGATE_REMOTEFILE_MAX_FILES: "4" }, async (gw) => {
+    const { peer, id } = await greetedPeer(gw.url);
+    for (let i = 0; i < 6; i++) {
+      await peer.sendFileInfo({ name: `f${i}.bin`, address: 0x20000000 + i * 1024, size: 0 });
+    }
+    const nacks: unknown[] = [];
+    for (let i = 0; i < 2; i++) {
+      for (;;) {
+        const m = await peer.next();
+        if (m.command?.type === "nack") {
+          nacks.push(m.command);
+          break;
+        }
+      }
+    }
+    assert.equal(nacks.length, 2, "the fifth and sixth files are refused");
+    const detail = await getJson(`${gw.url}/remotefile/connections/${id}`);
+    assert.equal(detail.remoteFiles.length, 4);
+    assert.equal(detail.state, "connected");
+    peer.close();
+  });
+});
+
+Deno.test("bad peer: a definition over the decode limit is mirrored, not parsed", async () => {
+  await withGateway(
+    { ...ENV, SYNCGATE_REMOTEFILE_MAX_DEFINITION_BYTES: "1024" },
+    async (gw) => {
+      const { peer, id } = await greetedPeer(gw.url);
+      const text = new TextEncoder().encode(
+        'APX/1.2\nN"Big"\n' + Array.from({ length: 200 }, (_, i) => `P"p${i}"C`).join("\n") +
+          "\n",
+      );
+      await peer.sendFileInfo({ name: "Big.apx", address: 0x4000000, size: text.length });
+      await peer.command("fileOpen");
+      await peer.sendWrite(0x4000000, text);
+      const base = `${gw.url}/remotefile/connections/${id}`;
+      await until(
+        async () =>
+          (await fetch(`${base}/remote-files/Big.apx`).then((r) => r.bytes())).length ===
+            text.length,
+        3000,
+        "the definition mirrored",
+      );
+      assert.deepEqual(await getJson(`${base}/apx/ports`), []);
+      peer.close();
+    },
+  );
+});
