@@ -56,7 +56,9 @@ export const PublishBody = z.object({
 }).strict();
 
 export const OffsetQuery = z.object({
-  offset: z.coerce.number().int().min(0).max(FILE_SIZE_MAX).default(0),
+  // Digits only: coerce would read "" (and " ") as 0.
+  offset: z.string().regex(/^\d{1,10}$/, "must be a byte offset").transform(Number)
+    .pipe(z.number().int().min(0).max(FILE_SIZE_MAX)).default(0),
 });
 
 export const PortQuery = z.object({

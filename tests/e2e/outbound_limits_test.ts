@@ -2,7 +2,8 @@
  * Where the gateway may connect, and what it refuses to take as input there:
  * an MVDS peer's url is the only place its payloads go (a redirect is not
  * followed), a url carrying a user and password is refused (GET would show
- * it), and base64 the decoder rejects is a 400, not a 500.
+ * it), base64 the decoder rejects is a 400, not a 500, and so is a
+ * RemoteFile offset that is not digits.
  */
 import assert from "node:assert/strict";
 import { postJson, withGateway } from "../helpers.ts";
@@ -61,6 +62,20 @@ Deno.test("e2e: base64 the decoder rejects is a 400 naming the field", async () 
       });
       assert.equal(r.status, 400, data);
       assert.match(JSON.stringify(r.body), /base64/);
+    }
+  });
+});
+
+Deno.test("e2e: a RemoteFile delta's offset must be digits: an empty one is a 400, not 0", async () => {
+  await withGateway({}, async (gw) => {
+    for (const offset of ["", "%20", "-1", "1e3"]) {
+      const r = await fetch(`${gw.url}/remotefile/connections/none/files/x.bin?offset=${offset}`, {
+        method: "PUT",
+        headers: { "content-type": "application/octet-stream" },
+        body: new Uint8Array([1]),
+      });
+      assert.equal(r.status, 400, offset);
+      assert.match(await r.text(), /offset/);
     }
   });
 });
