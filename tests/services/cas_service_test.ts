@@ -10,6 +10,7 @@ import {
   streamOf,
   withBlobs,
 } from "../storage/blob_fixtures.ts";
+import { hookedStore } from "../storage/hooked_store.ts";
 import { withTwoStores } from "../storage/two_stores.ts";
 
 const MiB = 1 << 20;
@@ -141,14 +142,8 @@ Deno.test("an aborted add stops, throws the reason, and keeps nothing", async ()
 Deno.test("CasService: small adds at once share commits; each gets its own outcome, a repeat once", async () => {
   await withTwoStores(async (store) => {
     let commits = 0;
-    const kv = new Proxy(store.kv, {
-      get(target, prop) {
-        if (prop === "atomic") commits++;
-        const v = Reflect.get(target, prop);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
-    const cas = new CasService({ ...store, kv }, new BlobStore({ ...store, kv }));
+    const counted = hookedStore(store, { beforeCommit: () => void commits++ });
+    const cas = new CasService(counted, new BlobStore(counted));
     const body = (text: string) => new Blob([new TextEncoder().encode(text)]).stream();
     const texts = Array.from({ length: 50 }, (_, i) => `small ${i}`);
     const added = await Promise.all(

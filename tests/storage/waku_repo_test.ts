@@ -14,6 +14,7 @@ import {
   WakuRepo,
 } from "../../storage/waku_repo.ts";
 import { tempDir } from "../helpers.ts";
+import { hookedStore } from "./hooked_store.ts";
 import { withTwoStores } from "./two_stores.ts";
 
 /** A view of the store that calls `onRead` on every get, getMany and list. */
@@ -454,29 +455,18 @@ Deno.test("WakuRepo: a blob collected between its put and the message's commit i
     // The first commit of the repository (the message's) waits for a collection of every
     // unreferenced blob first, a second after: the one just put for it included.
     let first = true;
-    const kv = new Proxy(store.kv, {
-      get(target, prop) {
-        if (prop !== "atomic") {
-          const v = Reflect.get(target, prop);
-          return typeof v === "function" ? v.bind(target) : v;
-        }
-        return () => {
-          const op = target.atomic();
-          const commit = op.commit.bind(op);
-          op.commit = async () => {
-            if (first) {
-              first = false;
-              now += 1000;
-              const stats = await blobs.collect({ graceMs: 500 });
-              assert.equal(stats.blobs, 1, "the payload's blob was collected");
-            }
-            return await commit();
-          };
-          return op;
-        };
-      },
-    });
-    const repo = new WakuRepo({ ...store, kv }, blobs);
+    const repo = new WakuRepo(
+      hookedStore(store, {
+        async beforeCommit() {
+          if (!first) return;
+          first = false;
+          now += 1000;
+          const stats = await blobs.collect({ graceMs: 500 });
+          assert.equal(stats.blobs, 1, "the payload's blob was collected");
+        },
+      }),
+      blobs,
+    );
     const payload = new Uint8Array(500 * 1024).fill(5);
     const big = rec(9, { payload });
     assert.deepEqual(await ins(repo, [big]), [true]);
