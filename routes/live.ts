@@ -6,6 +6,7 @@
  * What waits stays in the hub: a transport gets a small window at a time.
  */
 import type { Context } from "hono";
+import { HttpError } from "../error.ts";
 
 import type { Logger } from "../lib/log.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -25,6 +26,24 @@ export interface LiveOptions {
   log?: Logger;
 }
 
+/**
+ * Upgrades the request to a WebSocket: 426 when it asks for none, 400 when
+ * its upgrade is malformed (no Sec-WebSocket-Key, say), which Deno throws
+ * for; every WebSocket route upgrades through here.
+ */
+export function upgradeWebSocket(c: Context): { socket: WebSocket; response: Response } {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new HttpError(426, "Upgrade Required", { detail: "Connect with a WebSocket client" });
+  }
+  try {
+    return Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+  } catch (e) {
+    throw new HttpError(400, "Bad Request", {
+      detail: `Not a valid WebSocket upgrade: ${(e as Error).message}`,
+    });
+  }
+}
+
 /** Frames a WebSocket client sent; the handler answers with a frame or nothing. */
 export type FrameHandler = (ws: WebSocket, text: string) => Promise<void> | void;
 
@@ -39,7 +58,7 @@ export function liveWebSocket(
   c: Context,
   opts: LiveOptions & { onFrame?: FrameHandler; maxFrameBytes: number; maxInFlight?: number },
 ): Response {
-  const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+  const { socket, response } = upgradeWebSocket(c);
   let sub: Subscription | undefined;
   let counted = false;
   let inFlight = 0;

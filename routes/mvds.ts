@@ -14,7 +14,7 @@ import type { MvdsService } from "../services/mvds_service.ts";
 import type { MvdsSessions } from "../services/mvds_session.ts";
 import { PEER_HEADER } from "../services/mvds_transport.ts";
 import type { Routes } from "./define.ts";
-import { liveSse, liveWebSocket } from "./live.ts";
+import { liveSse, liveWebSocket, upgradeWebSocket } from "./live.ts";
 import {
   CreateNodeBody,
   DeliveryJson,
@@ -249,16 +249,13 @@ export function mvdsRoutes(routes: Routes, deps: MvdsRoutesDeps): void {
     query: WsQuery,
     responses: { 101: { description: "Switching to WebSocket" } },
   }, async (c, { params, query }) => {
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new HttpError(426, "Upgrade Required", { detail: "Connect with a WebSocket client" });
-    }
     const [node, peer] = [idBytes(params.node), idBytes(query.peer)];
     await mvds.assertPeer(node, peer);
     // Read every header before the upgrade: afterwards the request is gone, and reading it
     // throws inside the server.
     const apiKey = deps.apiKey;
     const authorized = isAuthorized(c, apiKey);
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+    const { socket, response } = upgradeWebSocket(c);
     deps.sessions.accept(socket, node, peer, {
       authorized,
       check: (token) => apiKey === undefined || tokenMatches(token, apiKey),

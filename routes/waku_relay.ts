@@ -178,9 +178,6 @@ export function wakuRelayRoutes(routes: Routes, deps: WakuRelayDeps): void {
     query: LiveQuery,
     responses: { 101: { description: "Switching to WebSocket" } },
   }, (c, { query }) => {
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new HttpError(426, "Upgrade Required", { detail: "Connect with a WebSocket client" });
-    }
     let authorized = isAuthorized(c, deps.apiKey);
     return liveWebSocket(c, {
       hub: deps.hub,
