@@ -39,7 +39,7 @@ import type { Logger } from "../lib/log.ts";
 import type { BlobStore } from "../storage/blob_store.ts";
 import type { Store } from "../storage/kv.ts";
 import { type LogState, RemoteLogRepo, type Versioned } from "../storage/remote_log_repo.ts";
-import { CasService } from "./cas_service.ts";
+import type { CasService } from "./cas_service.ts";
 import { GroupCommitter } from "./group_commit.ts";
 import type { LiveHub } from "./live_hub.ts";
 import { NsService } from "./ns_service.ts";
@@ -95,8 +95,6 @@ export interface LogEntry {
 const MAX_APPEND_ATTEMPTS = 50;
 /** Most bytes of content one entries read answers (unless its first entry alone is larger). */
 const ENTRIES_BYTES = 16 * 1024 * 1024;
-/** Most entries one group commit adds to a log (each localHash is a check; KV allows 100). */
-const MAX_BATCH = 90;
 /** Appends waiting for one log's commit; past it an append is refused as busy. */
 const MAX_WAITING_APPENDS = 10_000;
 
@@ -105,6 +103,7 @@ export class RemoteLogService {
   readonly ns: NsService;
   readonly #repo: RemoteLogRepo;
   readonly #now: () => number;
+  readonly #maxBatch: number;
   readonly #committers = new Map<string, GroupCommitter<Pair, bigint>>();
 
   constructor(
@@ -113,8 +112,11 @@ export class RemoteLogService {
     private readonly hub: LiveHub,
     private readonly opts: RemoteLogOptions,
   ) {
-    this.cas = new CasService(store, blobs);
     this.ns = new NsService(store, blobs, { now: opts.now });
+    // One CAS, so page and entry adds share its group commits.
+    this.cas = this.ns.cas;
+    // Each pair's localHash is a check, and the state one more: a remote KV allows 10.
+    this.#maxBatch = store.limits.maxChecks - 1;
     this.#repo = new RemoteLogRepo(store);
     this.#now = opts.now ?? Date.now;
   }
@@ -180,7 +182,7 @@ export class RemoteLogService {
     let committer = this.#committers.get(n);
     if (!committer) {
       committer = new GroupCommitter((pairs) => this.#commitPairs(n, pairs), {
-        maxBatch: MAX_BATCH,
+        maxBatch: this.#maxBatch,
         maxQueue: MAX_WAITING_APPENDS,
       });
       this.#committers.set(n, committer);

@@ -9,6 +9,7 @@ import { LiveHub, LocalNotifier } from "../../services/live_hub.ts";
 import { RemoteLogService } from "../../services/remote_log_service.ts";
 import { BlobStore } from "../../storage/blob_store.ts";
 import type { Store } from "../../storage/kv.ts";
+import { hookedStore } from "../storage/hooked_store.ts";
 import { withTwoStores } from "../storage/two_stores.ts";
 
 const service = (store: Store) =>
@@ -46,5 +47,22 @@ Deno.test("remote log: two processes appending to one log at once lose nothing a
     assert.equal(info.count, 30);
     assert.equal(record.value, `/ipfs/${info.head!.text}`);
     assert.equal(record.sequence, info.sequence);
+  });
+});
+
+Deno.test("remote log: appends batched against a remote KV's 10-check limit all land", async () => {
+  await withTwoStores(async (store) => {
+    const checks: number[] = [];
+    const remote = {
+      ...hookedStore(store, { beforeCommit: (c) => void checks.push(c.checks.length) }),
+      limits: { ...store.limits, maxChecks: 10 },
+    };
+    const s = service(remote);
+    const log = await s.create("paged", 50);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => s.append(log.name, log.writeToken, body(`r${i}`))),
+    );
+    assert.equal((await s.info(log.name)).count, 40);
+    assert.ok(checks.every((n) => n <= 10), `a commit with ${Math.max(...checks)} checks`);
   });
 });
