@@ -79,6 +79,11 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** Whether two byte strings are equal (not constant-time: see equalSecret for secrets). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return compareBytes(a, b) === 0;
+}
+
 /** Shortens user input quoted in error messages. */
 export function preview(text: string, max = 40): string {
   return text.length > max ? text.slice(0, max) + "…" : text;

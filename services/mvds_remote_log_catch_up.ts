@@ -23,7 +23,7 @@
  * // { fetched: 40, stored: 40, skipped: 0, invalid: 0, last: <localHash> }
  * ```
  */
-import { compareBytes, toHex0x } from "../lib/bytes.ts";
+import { equalBytes, toHex0x } from "../lib/bytes.ts";
 import {
   ConflictError,
   ForbiddenError,
@@ -164,10 +164,10 @@ export class MvdsCatchUp {
     writtenFor: Uint8Array | undefined,
     given: Uint8Array | undefined,
   ): Promise<Uint8Array> {
-    if (writtenFor && same(writtenFor, node)) {
+    if (writtenFor && equalBytes(writtenFor, node)) {
       throw new InvalidInputError("name", `is this node's own log (${name}); nothing to catch up`);
     }
-    if (writtenFor && given && !same(writtenFor, given)) {
+    if (writtenFor && given && !equalBytes(writtenFor, given)) {
       throw new InvalidInputError(
         "peer",
         `is ${toHex0x(given)}, but ${name} is written here for node ${toHex0x(writtenFor)}`,
@@ -189,7 +189,7 @@ export class MvdsCatchUp {
       );
     }
     const members = await this.mvds.repo.groupPeers(node, group, MVDS_LIMITS.peersPerGroup);
-    if (!members.some((m) => same(m, peer))) {
+    if (!members.some((m) => equalBytes(m, peer))) {
       throw new InvalidInputError(
         "peer",
         `${toHex0x(peer)} does not share group ${toHex0x(group)} with node ${toHex0x(node)}; ` +
@@ -242,7 +242,9 @@ export class MvdsCatchUp {
     } catch {
       return undefined;
     }
-    if (!same(messageId(message), localHash) || !same(message.groupId, group)) return undefined;
+    if (!equalBytes(messageId(message), localHash) || !equalBytes(message.groupId, group)) {
+      return undefined;
+    }
     return message;
   }
 }
@@ -257,5 +259,3 @@ export function gatewayBase(url: string): string | undefined {
     return undefined;
   }
 }
-
-const same = (a: Uint8Array, b: Uint8Array) => compareBytes(a, b) === 0;

@@ -17,7 +17,7 @@
  * await ns.resolve("k51qzi5uqu5d…"); // { value: "/ipfs/bafkrei…", ttlSeconds: 300, … }
  * ```
  */
-import { compareBytes } from "../lib/bytes.ts";
+import { equalBytes } from "../lib/bytes.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../lib/errors.ts";
 import { type IpnsName, parseIpnsName } from "../protocols/ns/name.ts";
 import {
@@ -168,5 +168,3 @@ export class NsService {
     return { resolved, stat };
   }
 }
-
-const equalBytes = (a: Uint8Array, b: Uint8Array) => compareBytes(a, b) === 0;

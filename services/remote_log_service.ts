@@ -335,7 +335,9 @@ export class RemoteLogService {
       return this.cas.address(address, "page");
     } catch (e) {
       throw new NotFoundError(
-        `The log names a page by ${String(address)}, which is no CAS address`,
+        `The log names a page by ${
+          typeof address === "string" ? address : toHex0x(address)
+        }, which is no CAS address`,
         {
           cause: e,
         },

@@ -15,6 +15,7 @@
  */
 import type { LogMode } from "../protocols/remotelog/pages.ts";
 import { commit, getMany, type Store } from "./kv.ts";
+import { update } from "./kv_update.ts";
 
 /** A log written by this gateway. */
 export interface LogState {
@@ -104,6 +105,17 @@ export class RemoteLogRepo {
   async mirror(name: string): Promise<Versioned<MirrorState> | null> {
     const e = await this.store.kv.get<MirrorState>(mirrorKey(name));
     return e.versionstamp === null ? null : { value: e.value, versionstamp: e.versionstamp };
+  }
+
+  /**
+   * Read-modify-write of a followed log's mirror state, checked and retried
+   * (two syncs of one log may overlap).
+   */
+  async updateMirror(
+    name: string,
+    next: (current: MirrorState | undefined) => MirrorState,
+  ): Promise<void> {
+    await update<MirrorState>(this.store, mirrorKey(name), next, { name: "rlog" });
   }
 
   /** Sets a followed log's mirror state (the one process following it writes it). */
