@@ -42,6 +42,7 @@ import {
   tpKey,
 } from "./waku_layout.ts";
 import { decodeRecord, expandRecord, packInt64, unpackInt64 } from "./waku_record.ts";
+import { SKIP, update } from "./kv_update.ts";
 
 const BATCH = 200;
 
@@ -147,10 +148,10 @@ async function deletePrefix(store: Store, prefix: Deno.KvKey): Promise<void> {
 
 /** Sets the receive-order head to at least `value` (never lowers it). */
 async function raiseHead(store: Store, value: bigint): Promise<void> {
-  for (;;) {
-    const e = await store.kv.get<Uint8Array>(HEAD_KEY);
-    if (e.value && unpackInt64(e.value)[0] >= value) return;
-    const res = await commit(store, "waku", (op) => op.check(e).set(HEAD_KEY, packInt64(value)));
-    if (res.ok) return;
-  }
+  await update<Uint8Array>(
+    store,
+    HEAD_KEY,
+    (cur) => cur && unpackInt64(cur)[0] >= value ? SKIP : packInt64(value),
+    { name: "waku" },
+  );
 }
