@@ -53,7 +53,7 @@ const bytes = (description: string) => ({
 });
 
 /** A summary as JSON (times as ISO text). */
-export function summaryJson(s: ConnectionSummary) {
+function summaryJson(s: ConnectionSummary) {
   return { ...s, since: new Date(s.since).toISOString() };
 }
 

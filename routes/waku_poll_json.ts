@@ -8,7 +8,7 @@ import { messageToJson } from "../protocols/waku/rest_json.ts";
 import type { PolledMessage } from "../services/waku_poll_cache.ts";
 
 /** The messages as nwaku's relay (`proof` always) or filter (no `proof`) JSON array. */
-export function polledJson(messages: readonly PolledMessage[], form: "relay" | "filter"): string {
+function polledJson(messages: readonly PolledMessage[], form: "relay" | "filter"): string {
   const items = messages.map(({ message }) => {
     if (form === "filter") return messageToJson({ ...message, rateLimitProof: undefined });
     const json = messageToJson(message);

@@ -55,7 +55,7 @@ export function validateAsNwaku(
 }
 
 /** Whether the client asked for text/plain (nwaku's `OK`) rather than JSON. */
-export function wantsText(c: Context): boolean {
+function wantsText(c: Context): boolean {
   return accepts(c, {
     header: "Accept",
     supports: ["application/json", "text/plain"],

@@ -191,7 +191,7 @@ const nwakuParam = <T>(parse: (value: string) => T, absent: T) =>
   });
 
 /** Most hashes one query may name (nwaku's postgres archive takes no more either). */
-export const MAX_QUERY_HASHES = 100;
+const MAX_QUERY_HASHES = 100;
 
 const timeParam = nwakuParam(parseTime, undefined).openapi({
   type: "string",

@@ -250,7 +250,7 @@ export class MvdsCatchUp {
 }
 
 /** The gateway base of an MVDS peer url `<base>/mvds/nodes/<id>/payloads`, else undefined. */
-export function gatewayBase(url: string): string | undefined {
+function gatewayBase(url: string): string | undefined {
   try {
     const u = new URL(url);
     const m = /^(.*)\/mvds\/nodes\/[^/]+\/payloads\/?$/.exec(u.pathname);

@@ -30,7 +30,13 @@ import {
   parseDefinition,
   type PortDirection,
 } from "../protocols/apx/definition.ts";
-import { initialFileData, portsInRange, readPort, writePort } from "../protocols/apx/port_data.ts";
+import {
+  initialFileData,
+  portsInRange,
+  portsOf,
+  readPort,
+  writePort,
+} from "../protocols/apx/port_data.ts";
 import type { ApxValue } from "../protocols/apx/value_codec.ts";
 import type { FileCopies, FileSide } from "./remotefile_files.ts";
 
@@ -143,7 +149,7 @@ export class ApxView {
       for (const direction of ["provide", "require"] as const) {
         const where = dataFile(n.side, def, direction);
         if (where.side !== side || where.file !== file) continue;
-        const ports = direction === "provide" ? def.providePorts : def.requirePorts;
+        const ports = portsOf(def, direction);
         for (const p of portsInRange(ports, offset, length)) out.push(this.#value(n, def, p));
       }
     }

@@ -11,6 +11,7 @@
  *   it with `GET …/remote-files/{name}`
  * - `{type:"port", id, node, name, direction, value}`: an APX port changed
  */
+import { toBase64, toHex0x } from "../lib/bytes.ts";
 import type { LiveEvent, LiveHub } from "./live_hub.ts";
 import type { PortValue } from "./remotefile_apx.ts";
 import type { FileSide, StoredFile } from "./remotefile_files.ts";
@@ -29,7 +30,7 @@ export function fileJson(f: StoredFile) {
     size: f.size,
     fileType: f.fileType,
     digestType: f.digestType,
-    ...(f.digestType !== 0 ? { digest: "0x" + f.digest.toHex() } : {}),
+    ...(f.digestType !== 0 ? { digest: toHex0x(f.digest) } : {}),
     open: f.open,
   };
 }
@@ -77,7 +78,7 @@ export class LinkEvents {
       name,
       offset,
       size: data.length,
-      ...(data.length <= MAX_EVENT_DATA_BYTES ? { data: data.toBase64() } : {}),
+      ...(data.length <= MAX_EVENT_DATA_BYTES ? { data: toBase64(data) } : {}),
     });
   }
 

@@ -28,7 +28,7 @@ import type { Service } from "./service.ts";
 import { WAKU_CHANNEL } from "./waku_service.ts";
 
 /** The hub channel that tells other processes the subscriptions changed. */
-export const SUBSCRIPTIONS_CHANNEL = "waku-subscriptions";
+const SUBSCRIPTIONS_CHANNEL = "waku-subscriptions";
 
 /** A message waiting for a poll. */
 export interface PolledMessage extends Cached {

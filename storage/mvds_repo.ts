@@ -616,7 +616,7 @@ const TYPE_CODES: readonly RecordType[] = ["OFFER", "REQUEST", "MESSAGE"];
 const hexOf = (b: Uint8Array) => b.toHex();
 
 /** A due-index entry's value: the record's type code and send count (u32 BE); empty past u32. */
-export function encodeDue(r: Pick<SyncRecord, "type" | "sendCount">): Uint8Array {
+function encodeDue(r: Pick<SyncRecord, "type" | "sendCount">): Uint8Array {
   if (!Number.isInteger(r.sendCount) || r.sendCount < 0 || r.sendCount > 0xffff_ffff) return EMPTY;
   const out = new Uint8Array(5);
   out[0] = TYPE_CODES.indexOf(r.type);

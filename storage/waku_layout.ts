@@ -75,7 +75,7 @@ export const COUNTERS: Deno.KvKey = [P, "n"];
 export const EMPTY = new Uint8Array(0);
 
 /** Bytes in a topic's tag. */
-export const TAG_BYTES = 8;
+const TAG_BYTES = 8;
 const tags = new Map<string, Uint8Array>();
 
 /** A topic's tag: the first 8 bytes of the SHA-256 of its UTF-8 (remembered for 10,000 topics). */

@@ -92,7 +92,7 @@ export interface IndexPage {
 }
 
 /** Most index entries one page request reads before it returns what it has. */
-export const MAX_SCAN = 5000;
+const MAX_SCAN = 5000;
 /** Commit attempts a run gets against other processes' commits before it reports busy. */
 const MAX_ATTEMPTS = 100;
 const U64 = 1n << 64n;

@@ -32,7 +32,7 @@ export type SubscriptionKind = "relay" | "auto" | "filter";
 export type Topics = readonly string[];
 
 /** How many topics each kind's key has. */
-export const TOPICS_PER_KIND: Record<SubscriptionKind, number> = { relay: 1, auto: 2, filter: 2 };
+const TOPICS_PER_KIND: Record<SubscriptionKind, number> = { relay: 1, auto: 2, filter: 2 };
 
 const PREFIX = "waku_sub";
 const COUNT = "waku_sub_count";

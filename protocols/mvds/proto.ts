@@ -155,7 +155,7 @@ function toLong(v: bigint): { low: number; high: number; unsigned: boolean } {
 }
 
 /** A decoded int64 (a Long, a number, or absent) as an exact signed bigint. */
-export function longToBigInt(v: unknown): bigint {
+function longToBigInt(v: unknown): bigint {
   if (typeof v === "number") return Number.isSafeInteger(v) ? BigInt(v) : 0n;
   if (typeof v === "bigint") return BigInt.asIntN(64, v);
   if (v && typeof v === "object" && "low" in v && "high" in v) {

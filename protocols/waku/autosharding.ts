@@ -22,7 +22,7 @@ export interface Sharding {
 }
 
 /** A content topic's parts (RFC 23), with its generation when it has one. */
-export interface NsContentTopic {
+interface NsContentTopic {
   generation?: bigint;
   application: string;
   version: string;
@@ -72,7 +72,7 @@ export function shardOf(topic: NsContentTopic, shards: number): number {
 }
 
 /** The pubsub topic of a shard: `/waku/2/rs/<cluster>/<shard>`. */
-export function shardTopic(clusterId: number, shard: number): string {
+function shardTopic(clusterId: number, shard: number): string {
   return `/waku/2/rs/${clusterId}/${shard}`;
 }
 
@@ -83,11 +83,6 @@ export function shardTopic(clusterId: number, shard: number): string {
  */
 export function autoshard(contentTopic: string, sharding: Sharding): string {
   return shardTopic(sharding.clusterId, shardOf(parseContentTopic(contentTopic), sharding.shards));
-}
-
-/** The pubsub topics of every shard of the cluster, as a node subscribes to them by default. */
-export function clusterTopics(sharding: Sharding): string[] {
-  return Array.from({ length: sharding.shards }, (_, i) => shardTopic(sharding.clusterId, i));
 }
 
 /**

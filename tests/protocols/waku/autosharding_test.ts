@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import {
   autoshard,
-  clusterTopics,
   parseContentTopic,
   parseStaticShard,
   shardOf,
@@ -34,11 +33,6 @@ Deno.test("only application and version choose the shard; one shard is always sh
   const b = parseContentTopic("/app/1/another/json");
   assert.equal(shardOf(a, 8), shardOf(b, 8));
   assert.equal(autoshard("/anything/9/x/y", { clusterId: 0, shards: 1 }), "/waku/2/rs/0/0");
-  assert.deepEqual(clusterTopics({ clusterId: 2, shards: 3 }), [
-    "/waku/2/rs/2/0",
-    "/waku/2/rs/2/1",
-    "/waku/2/rs/2/2",
-  ]);
 });
 
 Deno.test("content topic errors are nwaku's", () => {
