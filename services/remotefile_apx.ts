@@ -37,7 +37,7 @@ import {
   readPort,
   writePort,
 } from "../protocols/apx/port_data.ts";
-import type { ApxValue } from "../protocols/apx/value_codec.ts";
+import { type ApxValue, ValueRangeError, ValueTypeError } from "../protocols/apx/value_codec.ts";
 import type { FileCopies, FileSide } from "./remotefile_files.ts";
 
 /** A definition file and what it holds. */
@@ -241,11 +241,7 @@ export function encodePort(
   try {
     return writePort(port, value, { path });
   } catch (e) {
-    if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
-    // value_codec's messages start with the path: "value.Speed[1] must be ≤ 250 …".
-    const sp = e.message.indexOf(" ");
-    throw new InvalidInputError(`body.${e.message.slice(0, sp)}`, e.message.slice(sp + 1), {
-      cause: e,
-    });
+    if (!(e instanceof ValueTypeError || e instanceof ValueRangeError)) throw e;
+    throw new InvalidInputError(`body.${e.path}`, e.problem, { cause: e });
   }
 }

@@ -38,6 +38,20 @@
 import { utf8Encode } from "../../lib/bytes.ts";
 import { type DataType, intRange, type IntType, packedSize } from "./data_type.ts";
 
+/** A value the type refuses (the wrong kind of JSON value), with the path it was found at. */
+export class ValueTypeError extends TypeError {
+  constructor(readonly path: string, readonly problem: string) {
+    super(`${path} ${problem}`);
+  }
+}
+
+/** A value out of its type's range, length or limits, with the path it was found at. */
+export class ValueRangeError extends RangeError {
+  constructor(readonly path: string, readonly problem: string) {
+    super(`${path} ${problem}`);
+  }
+}
+
 /** A decoded port value, as it goes into JSON. */
 export type ApxValue = number | string | boolean | ApxValue[] | { [field: string]: ApxValue };
 
@@ -144,21 +158,22 @@ function encodeAt(
     case "bool":
       return view.setUint8(at, toBool(value, path) ? 1 : 0);
     case "string": {
-      if (typeof value !== "string") throw new TypeError(`${path} must be a string`);
-      if (value.includes("\0")) throw new RangeError(`${path} must not contain NUL characters`);
+      if (typeof value !== "string") throw new ValueTypeError(path, `must be a string`);
+      if (value.includes("\0")) throw new ValueRangeError(path, `must not contain NUL characters`);
       const bytes = utf8Encode(value);
       if (bytes.length > t.length) {
-        throw new RangeError(
-          `${path} must be at most ${t.length} bytes of UTF-8, got ${bytes.length}`,
+        throw new ValueRangeError(
+          path,
+          `must be at most ${t.length} bytes of UTF-8, got ${bytes.length}`,
         );
       }
       out.set(bytes, at); // the rest stays zero: the NUL padding
       return;
     }
     case "array": {
-      if (!Array.isArray(value)) throw new TypeError(`${path} must be an array`);
+      if (!Array.isArray(value)) throw new ValueTypeError(path, `must be an array`);
       if (value.length !== t.length) {
-        throw new RangeError(`${path} must have ${t.length} elements, got ${value.length}`);
+        throw new ValueRangeError(path, `must have ${t.length} elements, got ${value.length}`);
       }
       const step = packedSize(t.element);
       for (let i = 0; i < t.length; i++) {
@@ -168,18 +183,18 @@ function encodeAt(
     }
     case "record": {
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new TypeError(`${path} must be an object with fields ${fieldList(t.fields)}`);
+        throw new ValueTypeError(path, `must be an object with fields ${fieldList(t.fields)}`);
       }
       const record = value as Record<string, unknown>;
       const known = new Set(t.fields.map((f) => f.name));
       for (const key of Object.keys(record)) {
         if (!known.has(key)) {
-          throw new TypeError(`${path} has unknown field ${JSON.stringify(key)}`);
+          throw new ValueTypeError(path, `has unknown field ${JSON.stringify(key)}`);
         }
       }
       for (const f of t.fields) {
         const fieldPath = path + fieldSuffix(f.name);
-        if (!Object.hasOwn(record, f.name)) throw new TypeError(`${fieldPath} is missing`);
+        if (!Object.hasOwn(record, f.name)) throw new ValueTypeError(fieldPath, `is missing`);
         encodeAt(f.type, record[f.name], out, view, at, fieldPath, checkLimits);
         at += packedSize(f.type);
       }
@@ -202,23 +217,28 @@ function fieldSuffix(name: string): string {
 function toInteger(value: unknown, path: string): bigint {
   if (typeof value === "bigint") return value;
   if (typeof value === "number") {
-    if (!Number.isInteger(value)) throw new RangeError(`${path} must be an integer, got ${value}`);
+    if (!Number.isInteger(value)) {
+      throw new ValueRangeError(path, `must be an integer, got ${value}`);
+    }
     if (!Number.isSafeInteger(value)) {
-      throw new RangeError(`${path} is beyond 2^53; give large 64-bit values as decimal strings`);
+      throw new ValueRangeError(
+        path,
+        `is beyond 2^53; give large 64-bit values as decimal strings`,
+      );
     }
     return BigInt(value);
   }
   if (typeof value === "string" && /^-?[0-9]{1,20}$/.test(value)) return BigInt(value);
-  throw new TypeError(`${path} must be an integer (a number or a decimal string)`);
+  throw new ValueTypeError(path, `must be an integer (a number or a decimal string)`);
 }
 
 function toBool(value: unknown, path: string): boolean {
   if (typeof value === "boolean") return value;
   if (typeof value === "number") {
     if (value === 0 || value === 1) return value === 1;
-    throw new RangeError(`${path} must be true, false, 0 or 1, got ${value}`);
+    throw new ValueRangeError(path, `must be true, false, 0 or 1, got ${value}`);
   }
-  throw new TypeError(`${path} must be a boolean (true, false, 0 or 1)`);
+  throw new ValueTypeError(path, `must be a boolean (true, false, 0 or 1)`);
 }
 
 function encodeInt(
@@ -230,14 +250,14 @@ function encodeInt(
   checkLimits: boolean,
 ): void {
   const { min, max } = intRange(t);
-  if (v < min) throw new RangeError(`${path} must be ≥ ${min}, got ${v}`);
-  if (v > max) throw new RangeError(`${path} must be ≤ ${max}, got ${v}`);
+  if (v < min) throw new ValueRangeError(path, `must be ≥ ${min}, got ${v}`);
+  if (v > max) throw new ValueRangeError(path, `must be ≤ ${max}, got ${v}`);
   if (checkLimits && t.limits) {
     if (v < t.limits.lower) {
-      throw new RangeError(`${path} must be ≥ ${t.limits.lower} (lower limit), got ${v}`);
+      throw new ValueRangeError(path, `must be ≥ ${t.limits.lower} (lower limit), got ${v}`);
     }
     if (v > t.limits.upper) {
-      throw new RangeError(`${path} must be ≤ ${t.limits.upper} (upper limit), got ${v}`);
+      throw new ValueRangeError(path, `must be ≤ ${t.limits.upper} (upper limit), got ${v}`);
     }
   }
   const n = Number(v);
