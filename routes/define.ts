@@ -15,6 +15,7 @@ import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { type FieldProblem, HttpError, toHttpError } from "../error.ts";
+import { fromBase64 } from "../lib/bytes.ts";
 import { parseJsonExact } from "../lib/json_exact.ts";
 import { requireApiKey } from "../middleware/auth.ts";
 import { limitBody } from "../middleware/body_limit.ts";
@@ -246,6 +247,26 @@ function pathParams(url: string, params: Record<string, string>): Record<string,
 /** The request's media type, lower-case without parameters ("" when absent). */
 export function mediaType(c: Context): string {
   return (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/**
+ * A base64 string field read as bytes (lib/bytes fromBase64: padding
+ * optional, whitespace refused); `invalid` is the problem a bad one gets.
+ * `prepare` maps a variant alphabet first (Twirp's URL-safe form).
+ */
+export function base64Bytes(
+  invalid: string,
+  opts: { maxChars?: number; prepare?: (s: string) => string } = {},
+) {
+  const text = opts.maxChars === undefined ? z.string() : z.string().max(opts.maxChars);
+  return text.transform((s, ctx) => {
+    try {
+      return fromBase64(opts.prepare ? opts.prepare(s) : s);
+    } catch {
+      ctx.addIssue({ code: "custom", message: invalid });
+      return z.NEVER;
+    }
+  });
 }
 
 // Schemas marked by the helpers below; define.ts finds them by walking a route's schemas.

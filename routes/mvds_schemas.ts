@@ -6,13 +6,13 @@
  * taken too, and a received timestamp beyond ±2^53 is answered as one).
  */
 import { z } from "@hono/zod-openapi";
-import { fromBase64, fromHex0x, toHex0x } from "../lib/bytes.ts";
+import { fromHex0x, toHex0x } from "../lib/bytes.ts";
 import { MESSAGE_ID_BYTES } from "../protocols/mvds/proto.ts";
 import { timestampJson } from "../services/mvds_events.ts";
 import type { DeliveryState, NodeInfo } from "../services/mvds_service.ts";
 import type { NodeConfig, StoredMessage } from "../storage/mvds_repo.ts";
 import { MVDS_LIMITS } from "../services/mvds_service.ts";
-import { exactInt64 } from "./define.ts";
+import { base64Bytes, exactInt64 } from "./define.ts";
 
 /** Hex of 1–`max` bytes, `0x` optional. */
 const hex = (max: number, what: string) =>
@@ -79,14 +79,7 @@ const Seconds = exactInt64(
 );
 
 export const SendBody = z.object({
-  body: z.string().transform((s, ctx) => {
-    try {
-      return fromBase64(s);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  }).openapi({ description: "base64", type: "string" }),
+  body: base64Bytes("is not valid base64").openapi({ description: "base64", type: "string" }),
   timestamp: Seconds.optional().openapi({
     description: "Unix seconds; default now",
     type: "integer",

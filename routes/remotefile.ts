@@ -203,7 +203,7 @@ export function remoteFileRoutes(routes: Routes, deps: RemoteFileRoutesDeps): vo
       fileType: b.fileType,
       digestType: b.digestType,
       digest: b.digest ? fromHex0x(b.digest) : undefined,
-      data: b.data ? Uint8Array.fromBase64(b.data) : undefined,
+      data: b.data,
     });
     return c.json(fileJson(file), 201);
   });

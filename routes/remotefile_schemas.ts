@@ -9,6 +9,7 @@ import {
   FILE_SIZE_MAX,
   MAX_FILE_NAME_BYTES,
 } from "../protocols/remotefile/commands.ts";
+import { base64Bytes } from "./define.ts";
 
 /** A connection id: what the gateway gave (0x-hex), or a name it was stored under. */
 export const IdParams = z.object({ id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/) });
@@ -30,15 +31,7 @@ export const ConnectBody = z.union([
   z.object({ path: z.string().min(1).max(1024).startsWith("/") }).strict(),
 ]);
 
-const Base64 = z.string().max(64 << 20).refine((s) => {
-  // The decoder is the judge: the regex alone lets "A" and "AB=" through, which then fail.
-  try {
-    Uint8Array.fromBase64(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, "must be base64");
+const Base64 = base64Bytes("must be base64", { maxChars: 64 << 20 });
 
 export const PublishBody = z.object({
   name: FileName,

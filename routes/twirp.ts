@@ -15,13 +15,12 @@
 import { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { HttpError } from "../error.ts";
-import { fromBase64 } from "../lib/bytes.ts";
 import { contentJsonStream } from "../protocols/cas/content_json.ts";
 import { contentPrefix } from "../protocols/cas/content_stream.ts";
 import { isTwirpCode, twirpCodeOf, twirpError } from "../protocols/cas/twirp.ts";
 import type { CasService, CasStat } from "../services/cas_service.ts";
 import { prefixed } from "../protocols/cas/prefixed.ts";
-import { parse } from "./define.ts";
+import { base64Bytes, parse } from "./define.ts";
 
 /** The protobuf media types a Twirp route takes. */
 export const TWIRP_PROTOBUF = ["application/protobuf", "application/x-protobuf"];
@@ -75,13 +74,8 @@ export async function readTwirpJson<T extends z.ZodType>(
 
 /** A `bytes` field in Twirp JSON: protojson writes standard base64 and reads the URL-safe form too. */
 export const protoBytes = (what: string) =>
-  z.string().transform((s, ctx) => {
-    try {
-      return fromBase64(s.replaceAll("-", "+").replaceAll("_", "/"));
-    } catch {
-      ctx.addIssue({ code: "custom", message: `${what} is not valid base64` });
-      return z.NEVER;
-    }
+  base64Bytes(`${what} is not valid base64`, {
+    prepare: (s) => s.replaceAll("-", "+").replaceAll("_", "/"),
   }).openapi({ type: "string", format: "byte", description: "base64" });
 
 /**

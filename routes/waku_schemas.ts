@@ -3,7 +3,7 @@
  * requests and document them in /openapi.json.
  */
 import { z } from "@hono/zod-openapi";
-import { fromBase64, utf8Length } from "../lib/bytes.ts";
+import { utf8Length } from "../lib/bytes.ts";
 import type { WakuMessage } from "../protocols/waku/message.ts";
 import { isEmptyOrWhitespace } from "../protocols/waku/nim_text.ts";
 import {
@@ -19,21 +19,11 @@ import {
   parseTime,
 } from "../protocols/waku/rest_query.ts";
 import { MAX_QUERY_TOPICS, MAX_TOPIC_BYTES } from "../protocols/waku/store_rpc.ts";
-import { exactInt64, listParam } from "./define.ts";
+import { base64Bytes, exactInt64, listParam } from "./define.ts";
 
 // "Incorrect base64 string" is nwaku's wording, which its clients may look for.
 const base64 = (what: string) =>
-  z.string().transform((s, ctx) => {
-    try {
-      return fromBase64(s);
-    } catch {
-      ctx.addIssue({
-        code: "custom",
-        message: `${what} is not valid base64 (Incorrect base64 string)`,
-      });
-      return z.NEVER;
-    }
-  });
+  base64Bytes(`${what} is not valid base64 (Incorrect base64 string)`);
 
 // Strings first: the exact JSON parser hands integers over as their digits, and a union
 // tries its members in order (each miss costs an issue object).

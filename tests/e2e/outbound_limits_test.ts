@@ -54,7 +54,7 @@ Deno.test("e2e: an MVDS peer url with a user or password is refused", async () =
 
 Deno.test("e2e: base64 the decoder rejects is a 400 naming the field", async () => {
   await withGateway({}, async (gw) => {
-    for (const data of ["A", "AB=", "A==="]) {
+    for (const data of ["A", "AB=", "A===", "AAAA AAAA"]) {
       const r = await postJson(`${gw.url}/remotefile/connections/none/files`, {
         name: "x.bin",
         size: 1,
