@@ -24,6 +24,7 @@ import type { LiveHub } from "./live_hub.ts";
 import { isEmptyChanges } from "./mvds_changes.ts";
 import { liveEvent } from "./mvds_events.ts";
 import { KeyedLock } from "./mvds_lock.ts";
+import { delay } from "../lib/delay.ts";
 
 /** Bounds that keep every state change within one KV commit and every list short. */
 export const MVDS_LIMITS = Object.freeze({
@@ -91,9 +92,7 @@ export class MvdsCore {
   }
 
   checkGroup(group: Uint8Array): void {
-    if (group.length < 1 || group.length > MVDS_LIMITS.groupIdBytes) {
-      throw new InvalidInputError("group", `must be 1–${MVDS_LIMITS.groupIdBytes} bytes`);
-    }
+    checkGroup(group);
   }
 
   /** Runs `fn` in the node's turn within this process. */
@@ -145,4 +144,9 @@ export class MvdsCore {
   }
 }
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A group id within the bytes a node takes; InvalidInputError naming `group` otherwise. */
+export function checkGroup(group: Uint8Array): void {
+  if (group.length < 1 || group.length > MVDS_LIMITS.groupIdBytes) {
+    throw new InvalidInputError("group", `must be 1–${MVDS_LIMITS.groupIdBytes} bytes`);
+  }
+}

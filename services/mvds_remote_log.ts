@@ -26,13 +26,15 @@
  * ```
  */
 import { toHex0x } from "../lib/bytes.ts";
-import { BusyError, ConflictError, InvalidInputError, NotFoundError } from "../lib/errors.ts";
+import { delay } from "../lib/delay.ts";
+import { BusyError, ConflictError, NotFoundError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import { encodeMessage } from "../protocols/mvds/message_codec.ts";
 import type { Message } from "../protocols/mvds/proto.ts";
 import type { LogMode } from "../protocols/remotelog/pages.ts";
 import type { AppendMarker, Backing, MvdsRemoteLogRepo } from "../storage/mvds_remote_log_repo.ts";
-import { MVDS_LIMITS, type MvdsService } from "./mvds_service.ts";
+import { checkGroup } from "./mvds_core.ts";
+import type { MvdsService } from "./mvds_service.ts";
 import type { LogInfo, RemoteLogService } from "./remote_log_service.ts";
 
 /** Pairs per page of a `paged` log when not given (as `POST /logs`). */
@@ -111,7 +113,7 @@ export class MvdsRemoteLogBacking {
       const won = await this.repo.backing(node, group);
       // Another request backed the group first: the log made here stays empty and unused.
       if (won) return { created: false, backing: same(won, settings.mode, pageSize) };
-      await new Promise((r) => setTimeout(r, 2 + Math.random() * 10));
+      await delay(2 + Math.random() * 10);
     }
     throw new BusyError(`MVDS node ${toHex0x(node)} kept changing; try again`);
   }
@@ -207,10 +209,4 @@ function same(b: Backing, mode: LogMode, pageSize: number): Backing {
   throw new ConflictError(
     `The group is backed already by the remote log ${b.name} (${has}); its settings do not change`,
   );
-}
-
-function checkGroup(group: Uint8Array): void {
-  if (group.length < 1 || group.length > MVDS_LIMITS.groupIdBytes) {
-    throw new InvalidInputError("group", `must be 1–${MVDS_LIMITS.groupIdBytes} bytes`);
-  }
 }

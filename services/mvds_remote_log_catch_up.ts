@@ -36,6 +36,7 @@ import { messageId } from "../protocols/mvds/message_id.ts";
 import { decodeMessage } from "../protocols/mvds/message_codec.ts";
 import type { Message } from "../protocols/mvds/proto.ts";
 import type { MvdsRemoteLogRepo } from "../storage/mvds_remote_log_repo.ts";
+import { checkGroup } from "./mvds_core.ts";
 import { MVDS_LIMITS, type MvdsService } from "./mvds_service.ts";
 import { peerBase, type RemoteLogMirror } from "./remote_log_mirror.ts";
 import type { RemoteLogService } from "./remote_log_service.ts";
@@ -99,9 +100,7 @@ export class MvdsCatchUp {
   /** Catches a node's group up from a log; see the module comment. */
   async catchUp(node: Uint8Array, group: Uint8Array, input: CatchUpInput): Promise<CatchUpResult> {
     await this.mvds.config(node);
-    if (group.length < 1 || group.length > MVDS_LIMITS.groupIdBytes) {
-      throw new InvalidInputError("group", `must be 1–${MVDS_LIMITS.groupIdBytes} bytes`);
-    }
+    checkGroup(group);
     const name = this.logs.ns.name(input.name).text;
     const writtenFor = await this.repo.backedBy(name);
     const peer = await this.#writer(node, group, name, writtenFor?.node, input.peer);

@@ -192,7 +192,9 @@ Deno.test("e2e mvds: two gateways over HTTP", async (t) => {
       let text = "";
       const seen = new Set<string>();
       while (!(seen.has("acked") && seen.has("received"))) {
-        text += (await reader.read()).value;
+        const { value, done } = await reader.read();
+        if (done) assert.fail(`the feed ended before both events: ${text}`);
+        text += value;
         for (const m of text.matchAll(/data: (.*)\n/g)) seen.add(JSON.parse(m[1]).type);
       }
       await reader.cancel();
