@@ -5,8 +5,7 @@
  */
 import { compareBytes, toHex0x } from "../lib/bytes.ts";
 import { ConflictError, InvalidInputError } from "../lib/errors.ts";
-import { idKey } from "../protocols/mvds/message_id.ts";
-import { type Mode, send } from "../protocols/mvds/node.ts";
+import { type Mode, outgoingRecord } from "../protocols/mvds/node.ts";
 import { type MvdsSettings, mvdsSettings } from "../protocols/mvds/record.ts";
 import type { NodeConfig, NodeCounts, PeerInfo, StoredMessage } from "../storage/mvds_repo.ts";
 import { MVDS_LIMITS, type MvdsCore } from "./mvds_core.ts";
@@ -155,8 +154,7 @@ export class MvdsNodes {
           const existing = await core.repo.records(node, peer, mine.map((m) => m.id));
           const epoch = core.epoch(config);
           const records = mine.flatMap((m, i) =>
-            existing[i] ? [] : send(m.message, [idKey(peer)], config.mode, epoch).records
-              .map((r) => ({ peer, after: r.record }))
+            existing[i] ? [] : [{ peer, after: outgoingRecord(m.id, config.mode, epoch) }]
           );
           return {
             changes: { records },

@@ -8,7 +8,7 @@
 import { toHex0x } from "../lib/bytes.ts";
 import { TooLargeError } from "../lib/errors.ts";
 import { idKey, messageId } from "../protocols/mvds/message_id.ts";
-import { type Mode, send } from "../protocols/mvds/node.ts";
+import { type Mode, outgoingRecord } from "../protocols/mvds/node.ts";
 import type { Message } from "../protocols/mvds/proto.ts";
 import type { SyncRecord } from "../protocols/mvds/record.ts";
 import type { NodeChanges, NodeConfig } from "../storage/mvds_repo.ts";
@@ -225,8 +225,11 @@ function sendChanges(
   appendAt: number | undefined,
 ): NodeChanges {
   const fresh = peers.filter((_, i) => !current[i]);
-  const records: NonNullable<NodeChanges["records"]> = send(message, fresh.map(idKey), mode, epoch)
-    .records.map((r) => ({ peer: fresh.find((p) => idKey(p) === r.peer)!, after: r.record }));
+  // The id is known: each fresh peer gets its record without hashing the message again.
+  const records: NonNullable<NodeChanges["records"]> = fresh.map((peer) => ({
+    peer,
+    after: outgoingRecord(id, mode, epoch),
+  }));
   const deliveries: NonNullable<NodeChanges["deliveries"]> = [];
   peers.forEach((peer, i) => {
     const r = current[i];
