@@ -124,6 +124,10 @@ export function mvdsRoutes(routes: Routes, deps: MvdsRoutesDeps): void {
     body: { json: GroupPeerBody },
     responses: {
       201: json(z.object({ group: z.string(), peer: z.string(), shared: z.number() }), "Shared"),
+      200: json(
+        z.object({ group: z.string(), peer: z.string(), shared: z.number() }),
+        "Shared already",
+      ),
     },
   }, async (c, { params, body }) => {
     const [group, peer] = [idBytes(params.group), idBytes(body!.peer)];
@@ -148,6 +152,7 @@ export function mvdsRoutes(routes: Routes, deps: MvdsRoutesDeps): void {
     bodyLimit: Math.ceil(deps.maxMessageBytes * 4 / 3) + 4096,
     responses: {
       201: json(z.object({ id: z.string(), timestamp: z.number() }), "Sent"),
+      200: json(z.object({ id: z.string(), timestamp: z.number() }), "Held already (sent before)"),
       200: json(z.object({ id: z.string(), timestamp: z.number() }), "Held already"),
     },
   }, async (c, { params, body }) => {

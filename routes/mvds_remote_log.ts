@@ -124,6 +124,7 @@ export function mvdsRemoteLogRoutes(routes: Routes, deps: MvdsRemoteLogRoutesDep
     body: { json: BackingBody },
     responses: {
       201: json(BackingJson, "Backed"),
+      200: json(BackingJson, "Backed already, with the same settings"),
       200: json(BackingJson, "Backed already, with these settings"),
     },
   }, async (c, { params, body }) => {
