@@ -152,7 +152,6 @@ export function mvdsRoutes(routes: Routes, deps: MvdsRoutesDeps): void {
     bodyLimit: Math.ceil(deps.maxMessageBytes * 4 / 3) + 4096,
     responses: {
       201: json(z.object({ id: z.string(), timestamp: z.number() }), "Sent"),
-      200: json(z.object({ id: z.string(), timestamp: z.number() }), "Held already (sent before)"),
       200: json(z.object({ id: z.string(), timestamp: z.number() }), "Held already"),
     },
   }, async (c, { params, body }) => {

@@ -124,7 +124,6 @@ export function mvdsRemoteLogRoutes(routes: Routes, deps: MvdsRemoteLogRoutesDep
     body: { json: BackingBody },
     responses: {
       201: json(BackingJson, "Backed"),
-      200: json(BackingJson, "Backed already, with the same settings"),
       200: json(BackingJson, "Backed already, with these settings"),
     },
   }, async (c, { params, body }) => {
