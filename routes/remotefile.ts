@@ -113,7 +113,7 @@ export function remoteFileRoutes(routes: Routes, deps: RemoteFileRoutesDeps): vo
     description: "`{host, port}` (TCP) or `{path}` (unix socket). The gateway greets with " +
       "NumHeader32, opens every file the peer offers, and reconnects with backoff after a drop, " +
       "keeping the mirrors. The connection is stored and comes back after a restart. Only peers " +
-      "that `SYNCGATE_REMOTEFILE_PEERS` allows (default: loopback TCP); others are 409.",
+      "that `SYNCGATE_REMOTEFILE_PEERS` allows (default: loopback TCP); others are 403.",
     body: { json: ConnectBody },
     responses: { 201: json(z.object({ id: z.string() }), "Created") },
   }, async (c, { body }) => {

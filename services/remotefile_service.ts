@@ -12,7 +12,13 @@
  * closed, is still readable here from the store, as last saved; writing to
  * it needs the process that holds its socket (503 elsewhere).
  */
-import { ConflictError, NotFoundError, TooLargeError, UnavailableError } from "../lib/errors.ts";
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  TooLargeError,
+  UnavailableError,
+} from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { numHeaderFrame } from "../protocols/remotefile/num_header.ts";
@@ -184,7 +190,8 @@ export class RemoteFileService implements Service {
   /** Creates a client connection (stored, then connected with retries). Returns its id. */
   async connect(address: PeerAddress): Promise<string> {
     if (!peerAllowed(this.opts.peers, address)) {
-      throw new ConflictError(
+      // Known and well-formed, but not allowed: a refusal of who, not a clash with state.
+      throw new ForbiddenError(
         `${
           describeAddress(address)
         } is not in SYNCGATE_REMOTEFILE_PEERS (default: loopback TCP only)`,

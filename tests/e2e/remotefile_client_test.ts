@@ -86,10 +86,10 @@ Deno.test("client: only peers the allow-list permits (default: loopback TCP)", a
   await withGateway({}, async (gw) => {
     const url = `${gw.url}/remotefile/connections`;
     let r = await sendJson("POST", url, { host: "10.1.2.3", port: 5000 });
-    assert.equal(r.status, 409);
+    assert.equal(r.status, 403);
     assert.match(r.body.detail, /SYNCGATE_REMOTEFILE_PEERS/);
     r = await sendJson("POST", url, { path: "/run/apx.sock" });
-    assert.equal(r.status, 409);
+    assert.equal(r.status, 403);
     r = await sendJson("POST", url, { host: "127.0.0.1", port: 70000 });
     assert.equal(r.status, 400);
     r = await sendJson("POST", url, { host: "127.0.0.1", port: 1, extra: 1 });
@@ -97,7 +97,7 @@ Deno.test("client: only peers the allow-list permits (default: loopback TCP)", a
   });
   await withGateway({ SYNCGATE_REMOTEFILE_PEERS: "10.1.2.3:5000" }, async (gw) => {
     const url = `${gw.url}/remotefile/connections`;
-    assert.equal((await sendJson("POST", url, { host: "127.0.0.1", port: 5000 })).status, 409);
+    assert.equal((await sendJson("POST", url, { host: "127.0.0.1", port: 5000 })).status, 403);
     const r = await sendJson("POST", url, { host: "10.1.2.3", port: 5000 });
     assert.equal(r.status, 201);
     assert.equal((await sendJson("DELETE", `${url}/${r.body.id}`)).status, 204);
