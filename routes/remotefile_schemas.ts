@@ -46,7 +46,15 @@ export const PublishBody = z.object({
   data: Base64.optional().openapi({
     description: "Initial content (base64), at most `size` bytes",
   }),
-}).strict();
+}).strict().superRefine((b, ctx) => {
+  // A digest and its type come together: either alone would be stored as the other's default.
+  if ((b.digestType ?? 0) !== 0 && b.digest === undefined) {
+    ctx.addIssue({ code: "custom", path: ["digest"], message: "is required with a digestType" });
+  }
+  if (b.digest !== undefined && (b.digestType ?? 0) === 0) {
+    ctx.addIssue({ code: "custom", path: ["digestType"], message: "must say what the digest is" });
+  }
+});
 
 export const OffsetQuery = z.object({
   // Digits only: coerce would read "" (and " ") as 0.

@@ -79,3 +79,19 @@ Deno.test("e2e: a RemoteFile delta's offset must be digits: an empty one is a 40
     }
   });
 });
+
+Deno.test("e2e: a RemoteFile digest and its type come together, or it is a 400", async () => {
+  await withGateway({}, async (gw) => {
+    const url = `${gw.url}/remotefile/connections/none/files`;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ digestType: 2 }, /digest/],
+      [{ digest: "0x" + "00".repeat(32) }, /digestType/],
+      [{ digestType: 0, digest: "0x00" }, /digestType/],
+    ];
+    for (const [extra, field] of cases) {
+      const r = await postJson(url, { name: "x.bin", size: 1, ...extra });
+      assert.equal(r.status, 400, JSON.stringify(extra));
+      assert.match(JSON.stringify(r.body), field);
+    }
+  });
+});
