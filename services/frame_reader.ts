@@ -62,6 +62,13 @@ export interface FrameReaderOptions {
 export interface ReadOptions {
   /** Framing for this read only. */
   header?: FrameHeader;
+  /**
+   * A lower limit for this read's body (a handshake's, say), checked like
+   * the reader's own before anything is allocated; `what` names the frame in
+   * the TooLargeError (default "frame").
+   */
+  maxFrameBytes?: number;
+  what?: string;
   /** Aborting ends the reader (and cancels the source); the read throws the signal's reason. */
   signal?: AbortSignal;
 }
@@ -145,9 +152,8 @@ export class FrameReader {
       if (!Number.isSafeInteger(length) || length < 0) {
         throw new RangeError(`Frame header gave body length ${length}`);
       }
-      if (length > this.#opts.maxFrameBytes) {
-        throw new TooLargeError("frame", length, this.#opts.maxFrameBytes);
-      }
+      const max = Math.min(opts.maxFrameBytes ?? Infinity, this.#opts.maxFrameBytes);
+      if (length > max) throw new TooLargeError(opts.what ?? "frame", length, max);
       const body = await this.#fill(new Uint8Array(length), 0, "body", false);
       return { header: head, body };
     });

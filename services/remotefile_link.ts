@@ -19,7 +19,6 @@
  * once stored.
  */
 import { TooLargeError } from "../lib/errors.ts";
-import type { FrameHeader } from "../lib/frame_header.ts";
 import { describeError, type Logger } from "../lib/log.ts";
 import type { DefinitionLimits } from "../protocols/apx/definition.ts";
 import {
@@ -207,7 +206,11 @@ export class RemoteFileLink {
     try {
       await this.#deliver(session.start());
       while (session.state !== "closed") {
-        const frame = await conn.readFrame({ header: boundedFrame(session) });
+        const frame = await conn.readFrame({
+          header: session.frameHeader,
+          maxFrameBytes: session.maxMessageBytes,
+          what: session.role === "server" && session.state === "greeting" ? "greeting" : "message",
+        });
         if (frame === null) break;
         await this.#deliver(session.receiveMessage(frame.body));
       }
@@ -402,23 +405,4 @@ export class RemoteFileLink {
       }
     }
   }
-}
-
-/**
- * The session's framing with its current limit applied to the announced
- * length, so that an absurd length is refused before the reader allocates.
- */
-function boundedFrame(session: RemoteFileSession): FrameHeader {
-  const base = session.frameHeader;
-  const max = session.maxMessageBytes;
-  const what = session.role === "server" && session.state === "greeting" ? "greeting" : "message";
-  return {
-    maxHeaderBytes: base.maxHeaderBytes,
-    headerLength: (head) => base.headerLength(head),
-    bodyLength(header) {
-      const n = base.bodyLength(header);
-      if (n > max) throw new TooLargeError(what, n, max);
-      return n;
-    },
-  };
 }

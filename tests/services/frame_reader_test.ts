@@ -402,3 +402,13 @@ Deno.test("FrameReader with buffered reads takes many small frames in one read o
   assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => [i, i, i]));
   assert.ok(pulls <= 2, `${pulls} reads of the source for 700 bytes of frames`);
 });
+
+Deno.test("FrameReader: one read may have a lower limit, refused before allocating", async () => {
+  const bytes = join(u32.encode(200), new Uint8Array(200));
+  const reader = new FrameReader(exactStream(bytes, []), { header: u32, maxFrameBytes: 1000 });
+  await assert.rejects(
+    reader.read({ maxFrameBytes: 127, what: "greeting" }),
+    (e: unknown) =>
+      e instanceof TooLargeError && /greeting is 200 bytes; the limit is 127/.test(e.message),
+  );
+});
