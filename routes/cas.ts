@@ -10,7 +10,7 @@ import { contentResponse } from "./cas_content.ts";
 import { casGatewayRoutes } from "./cas_gateway.ts";
 import { BINARY, CasAddedJson, CidParams } from "./cas_schemas.ts";
 import { casTwirpRoutes } from "./cas_twirp.ts";
-import type { Routes } from "./define.ts";
+import { requestBody, type Routes } from "./define.ts";
 
 /** What the CAS routes need. */
 export interface CasRoutesDeps {
@@ -48,7 +48,7 @@ export function casRoutes(routes: Routes, deps: CasRoutesDeps): void {
       },
     },
   }, async (c) => {
-    const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+    const body = requestBody(c);
     // A client that goes away errors the body, which stops the add (nothing is kept).
     const added = await cas.add(body, { maxBytes });
     return c.json(

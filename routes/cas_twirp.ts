@@ -8,12 +8,11 @@
  * (its base64 text and the bytes it decodes to), so large content is best
  * added in protobuf or by `POST /cas`.
  */
-import type { Context } from "hono";
 import { contentDataStream } from "../protocols/cas/content_stream.ts";
 import { CAS_SERVICE, decodeAddress, encodeAddress } from "../protocols/cas/proto.ts";
 import type { CasService } from "../services/cas_service.ts";
 import { AddressJson, BINARY, ContentJson } from "./cas_schemas.ts";
-import type { Routes } from "./define.ts";
+import { requestBody, type Routes } from "./define.ts";
 import {
   base64Length,
   contentMessage,
@@ -89,8 +88,4 @@ export function casTwirpRoutes(routes: Routes, deps: CasTwirpDeps): void {
     const stat = await cas.require(cas.address(id, "id", { bareDigest: true }));
     return contentMessage(cas, stat, contentType!);
   });
-}
-
-function requestBody(c: Context): ReadableStream<Uint8Array> {
-  return c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
 }

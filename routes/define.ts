@@ -273,6 +273,11 @@ export function base64Bytes(
 const INT64 = new WeakSet<z.ZodType>();
 const LISTS = new WeakSet<z.ZodType>();
 
+/** A request's body as a stream (an empty one when it has none), for routes that stream it. */
+export function requestBody(c: Context): ReadableStream<Uint8Array> {
+  return c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+}
+
 /** Marks a schema whose JSON integers must be read exactly (handed over as their digits). */
 export function exactInt64<T extends z.ZodType>(schema: T): T {
   INT64.add(schema);

@@ -18,7 +18,7 @@ import type { RemoteLogMirror } from "../services/remote_log_mirror.ts";
 import type { MirrorState } from "../storage/remote_log_repo.ts";
 import { MAX_HASH_BYTES } from "../protocols/remotelog/remote_log.ts";
 import { UPLOAD_TIMEOUT_MS } from "./cas.ts";
-import type { Routes } from "./define.ts";
+import { requestBody, type Routes } from "./define.ts";
 import { liveSse, liveWebSocket } from "./live.ts";
 
 /** Most entries one read returns. */
@@ -135,7 +135,7 @@ export function remoteLogRoutes(routes: Routes, deps: RemoteLogRoutesDeps): void
       }
       localHash = fromHex0x(given);
     }
-    const body = c.req.raw.body ?? ReadableStream.from<Uint8Array>([]);
+    const body = requestBody(c);
     const a = await logs.append(params.name, bearerToken(c), body, localHash);
     return c.json({
       localHash: toHex0x(a.localHash),

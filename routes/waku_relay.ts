@@ -14,7 +14,14 @@ import { decodeWakuMessage } from "../protocols/waku/message.ts";
 import { isAuthorized, tokenMatches, unauthorized } from "../middleware/auth.ts";
 import type { LiveEvent, LiveHub } from "../services/live_hub.ts";
 import { type Publication, WAKU_CHANNEL, type WakuService } from "../services/waku_service.ts";
-import { exactInt64Keys, fieldProblems, parse, parseJson, type Routes } from "./define.ts";
+import {
+  exactInt64Keys,
+  fieldProblems,
+  parse,
+  parseJson,
+  requestBody,
+  type Routes,
+} from "./define.ts";
 import { frameId, liveSse, liveWebSocket, sendFrame } from "./live.ts";
 import { PUBLISHED, publishedAnswer, validateAsNwaku } from "./waku_publish_nwaku.ts";
 import {
@@ -135,7 +142,7 @@ export function wakuRelayRoutes(routes: Routes, deps: WakuRelayDeps): void {
     }
     bulks++;
     try {
-      const text = (c.req.raw.body ?? ReadableStream.from<Uint8Array>([]))
+      const text = requestBody(c)
         .pipeThrough(new TextDecoderStream());
       const items = contentType === "application/x-ndjson"
         ? mapItems(ndjsonLines(text), (l) => ({ where: `line[${l.line}]`, text: l.text }))

@@ -25,7 +25,7 @@ import {
 } from "../lib/errors.ts";
 import { type Logger } from "../lib/log.ts";
 import { parseIpnsName } from "../protocols/ns/name.ts";
-import { verifyRecord } from "../protocols/ns/record.ts";
+import { MAX_RECORD_BYTES, verifyRecord } from "../protocols/ns/record.ts";
 import { parseValue } from "../protocols/ns/value.ts";
 import { pairsAfter } from "../protocols/remotelog/pages.ts";
 import {
@@ -160,7 +160,12 @@ export class RemoteLogMirror {
 
   async #sync(name: string, state: MirrorState): Promise<SyncResult> {
     const ipnsName = parseIpnsName(name);
-    const bytes = await this.#get(state.from, `/routing/v1/ipns/${name}`, IPNS_RECORD, 10 * 1024);
+    const bytes = await this.#get(
+      state.from,
+      `/routing/v1/ipns/${name}`,
+      IPNS_RECORD,
+      MAX_RECORD_BYTES,
+    );
     const info = await verifyRecord(ipnsName, bytes, { now: this.#now() });
     if (info.sequence <= state.sequence) return { sequence: state.sequence, pages: 0, entries: 0 };
     const target = parseValue(info.value);
