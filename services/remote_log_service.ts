@@ -282,6 +282,13 @@ export class RemoteLogService {
   /** Puts a page in CAS; its binary CID. */
   async #store(page: RemoteLog): Promise<Uint8Array> {
     const bytes = encodeRemoteLog(page) as Uint8Array<ArrayBuffer>;
+    if (bytes.length > MAX_PAGE_BYTES) {
+      // Only a full-mode log (one page holding every pair) gets here: say so, not "413 Content".
+      throw new ConflictError(
+        `The log's page would be ${bytes.length} bytes, past the ${MAX_PAGE_BYTES} a page may ` +
+          "have: a full-mode log is at its end; write to a paged log",
+      );
+    }
     const added = await this.cas.add(new Blob([bytes]).stream(), { maxBytes: MAX_PAGE_BYTES });
     return added.cid.cid.bytes;
   }
