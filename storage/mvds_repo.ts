@@ -325,23 +325,21 @@ export class MvdsRepo {
   // ---- records, ACKs, deliveries ----
 
   /** A peer's records for these ids, in order (null where none). */
-  async records(
+  records(
     node: Uint8Array,
     peer: Uint8Array,
     ids: readonly Uint8Array[],
   ): Promise<(SyncRecord | null)[]> {
-    const got = await getMany<RecordValue>(this.store, ids.map((id) => recordKey(node, peer, id)));
-    return got.map((e, i) => e.value ? { id: ids[i], ...e.value } : null);
+    return this.recordsOf(node, ids.map((id) => ({ peer, id })));
   }
 
   /** The records of several peers for one id (null where none). */
-  async recordsFor(
+  recordsFor(
     node: Uint8Array,
     id: Uint8Array,
     peers: readonly Uint8Array[],
   ): Promise<(SyncRecord | null)[]> {
-    const got = await getMany<RecordValue>(this.store, peers.map((p) => recordKey(node, p, id)));
-    return got.map((e) => e.value ? { id, ...e.value } : null);
+    return this.recordsOf(node, peers.map((peer) => ({ peer, id })));
   }
 
   /** Records of (peer, id) pairs, in order (null where none). */
