@@ -10,6 +10,7 @@
  * runs) answers 406 Not Acceptable; so does this one (the route says how to
  * ask instead).
  */
+import { acceptList } from "../http1/accept.ts";
 
 /** The raw block media type. */
 export const RAW_MEDIA = "application/vnd.ipld.raw";
@@ -56,20 +57,4 @@ export function noneMatchHits(ifNoneMatch: string | null, etag: string): boolean
   if (ifNoneMatch.trim() === "*") return true;
   const bare = (t: string) => t.trim().replace(/^W\//, "");
   return ifNoneMatch.split(",").some((t) => bare(t) === bare(etag));
-}
-
-/** Media ranges of an Accept field, most preferred first (q, then order); q=0 dropped. */
-function acceptList(accept: string): { type: string; params: Record<string, string> }[] {
-  const out: { type: string; params: Record<string, string>; q: number; i: number }[] = [];
-  accept.split(",").forEach((part, i) => {
-    const [type, ...rest] = part.split(";").map((s) => s.trim());
-    const params: Record<string, string> = {};
-    for (const p of rest) {
-      const eq = p.indexOf("=");
-      if (eq > 0) params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim();
-    }
-    const q = params.q === undefined ? 1 : Number(params.q);
-    if (type && Number.isFinite(q) && q > 0) out.push({ type: type.toLowerCase(), params, q, i });
-  });
-  return out.sort((a, b) => b.q - a.q || a.i - b.i);
 }

@@ -7,6 +7,7 @@
  * `max-age={ttl}, stale-while-revalidate={sig-ttl}`).
  */
 import type { CacheWindow } from "./ttl.ts";
+import { acceptList } from "../http1/accept.ts";
 
 /** The media type of a marshalled IPNS record. */
 export const IPNS_RECORD_TYPE = "application/vnd.ipfs.ipns-record";
@@ -14,11 +15,9 @@ export const IPNS_RECORD_TYPE = "application/vnd.ipfs.ipns-record";
 /** Whether an Accept header lets the answer be an IPNS record. */
 export function acceptsIpnsRecord(accept: string | undefined): boolean {
   if (!accept?.trim()) return true;
-  return accept.split(",").some((part) => {
-    const [range, ...params] = part.split(";").map((s) => s.trim().toLowerCase());
-    const refused = params.some((p) => /^q=0(\.0{0,3})?$/.test(p.replace(/\s/g, "")));
-    return !refused && ["*/*", "application/*", IPNS_RECORD_TYPE].includes(range);
-  });
+  return acceptList(accept).some(({ type }) =>
+    ["*/*", "application/*", IPNS_RECORD_TYPE].includes(type)
+  );
 }
 
 /** The Cache-Control of a record answer: `no-store` once it has expired. */
